@@ -1,0 +1,104 @@
+"""Retrieval benchmark on PQuAD validation (../shared/eval/pquad_val): prints figures.
+
+Hybrid search against plain BM25 and plain dense search over the same index:
+article-level hit@1/3/5 and MRR, index build time, warm query latency p50/p95.
+Goal (knowledge-base issue): hybrid hit@1 >= 94 and above both, p50 < 30 ms warm.
+
+    python bench/retrieval.py [--data ../shared/eval/pquad_val] [--limit N] [--rebuild]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from index.embedding import Embedder  # noqa: E402
+from index.metrics import (  # noqa: E402
+    first_hit_rank,
+    latency_summary,
+    read_jsonl,
+    summarize_ranks,
+    unique_in_order,
+)  # fmt: skip
+from index.readers import article_from_record  # noqa: E402
+from index.search import KnowledgeBase  # noqa: E402
+from index.settings import IndexSettings  # noqa: E402
+from index.store import current_version, update_index  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(ROOT.parent / "shared" / "eval" / "pquad_val"))
+    parser.add_argument("--index-dir", default=str(ROOT / "var" / "bench" / "pquad_val"))
+    parser.add_argument("--limit", type=int, default=0, help="first N questions only")
+    parser.add_argument("--rebuild", action="store_true", help="time a fresh build")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    data = Path(args.data)
+    settings = IndexSettings.from_env(args.index_dir)
+    embedder = Embedder(settings.model, settings.cache_dir)
+    articles = [
+        article_from_record(r, r["id"], "articles.jsonl")
+        for r in read_jsonl(data / "articles.jsonl")
+    ]
+    questions = read_jsonl(data / "questions.jsonl")
+    if args.limit:
+        questions = questions[: args.limit]
+
+    build = None
+    if args.rebuild or current_version(settings.index_dir) is None:
+        report = update_index(settings.index_dir, embedder, articles, fresh=True)
+        build = {
+            "seconds": round(report.seconds, 1),
+            "articles": report.articles,
+            "chunks": report.chunks,
+        }
+    kb = KnowledgeBase(settings.index_dir, embedder)
+
+    methods = {"hybrid": kb.search, "bm25": kb.lexical_search, "dense": kb.dense_search}
+    for q in questions[:20]:  # warm-up: caches, lazy imports
+        kb.search(q["question"], 5)
+    embedder._encode_query_cached.cache_clear()
+    results = {}
+    for name, search in methods.items():
+        ranks, latencies = [], []
+        for q in questions:
+            t0 = time.perf_counter()
+            passages = search(q["question"], 10)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            ranked = unique_in_order(p.article_id for p in passages)
+            ranks.append(first_hit_rank([a == q["gold_article"] for a in ranked]))
+        embedder._encode_query_cached.cache_clear()  # each method pays for its own embedding
+        results[name] = {**summarize_ranks(ranks), **latency_summary(latencies)}
+
+    output = {"build": build, "index": kb.manifest, "results": results}
+    if args.json:
+        print(json.dumps(output, ensure_ascii=False, indent=2))
+        return
+    if build:
+        print(
+            f"build: {build['articles']} articles, {build['chunks']} passages in {build['seconds']} s"
+        )
+    print(f"questions: {len(questions)}  model: {kb.manifest['model']}")
+    print(
+        f"{'method':8} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'MRR':>6} {'p50 ms':>7} {'p95 ms':>7}"
+    )
+    for name, r in results.items():
+        print(
+            f"{name:8} {r['hit@1']:6.1f} {r['hit@3']:6.1f} {r['hit@5']:6.1f} {r['mrr']:6.3f}"
+            f" {r['p50_ms']:7.1f} {r['p95_ms']:7.1f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

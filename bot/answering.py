@@ -1,0 +1,341 @@
+"""One answering path for the console, `pasokh ask` and Telegram.
+
+An answer is one or two sentences copied verbatim from the retrieved passages,
+chosen by their own fit to the question (cosine to the question, and how much of
+the question's weight-bearing words they contain), not only by the rank of the
+passage they sit in. Then its sources. Nothing is generated unless a language
+model is configured, and then only from the cited sentences (see bot.llm).
+
+The answer is declined when the passages do not carry the question's rare words
+(a name or a subject the articles never mention) or when even the best sentence
+is far from the question. When two articles answer with different sentences and
+the question does not say which one it means (both seed trips had a delegation),
+both are shown, each with its own date and source.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.conversation import Conversation, Turn, resolve
+from index.dates import date_mentions, expand_dates
+from index.persian import content_stems, matching_tokens, sentence_spans, word_tokens
+from index.search import KnowledgeBase, Passage
+
+log = logging.getLogger(__name__)
+
+ANSWER_MAX_CHARS = 400
+LIST_ANSWER_MAX_CHARS = 900
+CANDIDATE_PASSAGES = 4
+# Calibrated on ../shared/eval/dev_seed_qa.jsonl and the declined examples of the
+# answers issue (see tests/bot/test_answering.py): every answerable dev question
+# stays well above both, every out-of-corpus one falls below one of them.
+MIN_COVERAGE = 0.55
+MIN_SENTENCE_COSINE = 0.80
+# A second article's best sentence within this much of the best one, on a question
+# that does not single out either article, is shown as another report.
+SECOND_REPORT_MARGIN = 0.04
+_LIST_QUESTION_RE = re.compile(
+    r"چه کسانی|چه افرادی|کدام افراد|چه کسی‌ها|اسامی|نام (?:افراد|اعضا)|همراهان|فهرست|"
+    r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی"
+)
+_QUESTION_WEIGHT, _COVERAGE_WEIGHT, _RANK_WEIGHT = 1.0, 0.12, 0.02
+
+
+@dataclass
+class AnswerPart:
+    """One verbatim excerpt and where it comes from."""
+
+    text: str
+    article_id: str
+    title: str
+    source: str
+    date: str
+    passage: Passage
+    score: float
+
+    def as_dict(self) -> dict:
+        return {
+            "text": self.text,
+            "article_id": self.article_id,
+            "title": self.title,
+            "source": self.source,
+            "date": self.date,
+            "supporting_passage": self.passage.text,
+        }
+
+
+@dataclass
+class Answer:
+    question: str
+    text: str
+    abstained: bool
+    parts: list[AnswerPart] = field(default_factory=list)
+    passages: list[Passage] = field(default_factory=list)
+    search_query: str = ""
+    phrased_by: str = "extractive"
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    covered_topics: list[str] = field(default_factory=list)
+
+    @property
+    def supporting_passage(self) -> str:
+        return self.parts[0].passage.text if self.parts else ""
+
+    def as_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "sources": [p.as_dict() for p in self.parts],
+            "supporting_passage": self.supporting_passage,
+            "passages": [p.as_dict() for p in self.passages],
+            "search_query": self.search_query,
+            "phrased_by": self.phrased_by,
+            "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
+        }
+
+
+@dataclass
+class _Candidate:
+    passage: Passage
+    rank: int
+    start: int  # span in the passage text
+    end: int
+    text: str
+    cosine: float = 0.0
+    coverage: float = 0.0
+    score: float = 0.0
+
+
+class Answerer:
+    def __init__(self, kb: KnowledgeBase, phraser=None) -> None:
+        self.kb = kb
+        self.phraser = phraser
+        self._sentence_vectors: OrderedDict[tuple, np.ndarray] = OrderedDict()
+
+    @classmethod
+    def from_env(cls, kb: KnowledgeBase) -> Answerer:
+        from bot.llm import LlmPhraser
+
+        return cls(kb, LlmPhraser.from_env())
+
+    # -- the public path -------------------------------------------------------------
+    def answer(
+        self, question: str, conversation: Conversation | None = None, top_k: int = 5
+    ) -> Answer:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        resolved = resolve(question, conversation)
+        passages = self.kb.search(resolved.search_query, top_k=max(top_k, 8), timings=timings)
+        if resolved.focus_articles:
+            focus = set(resolved.focus_articles)
+            passages.sort(key=lambda p: p.article_id not in focus)  # stable: keeps rank order
+        t0 = time.perf_counter()
+        answer = self._compose(question, resolved.search_query, passages, resolved.is_follow_up)
+        timings["compose_ms"] = (time.perf_counter() - t0) * 1000
+        answer.passages = passages[:top_k]
+        if not answer.abstained and self.phraser is not None:
+            t1 = time.perf_counter()
+            phrased = self.phraser.phrase(question, answer.parts)
+            timings["llm_ms"] = (time.perf_counter() - t1) * 1000
+            if phrased:
+                answer.text, answer.phrased_by = phrased, "llm"
+        timings["total_ms"] = (time.perf_counter() - started) * 1000
+        answer.timings_ms = timings
+        if conversation is not None:
+            conversation.remember(
+                Turn(
+                    question=question,
+                    search_query=resolved.search_query,
+                    article_ids=[p.article_id for p in answer.parts],
+                    abstained=answer.abstained,
+                )
+            )
+        return answer
+
+    # -- composition -----------------------------------------------------------------
+    def _compose(
+        self, question: str, query: str, passages: list[Passage], follow_up: bool
+    ) -> Answer:
+        answer = Answer(question=question, text="", abstained=True, search_query=query)
+        if not passages:
+            return self._decline(answer)
+        weights = self._token_weights(expand_dates(query))
+        candidates = self._candidates(passages[:CANDIDATE_PASSAGES])
+        coverage = _coverage(weights, [p.title + " " + p.text for p in passages[:3]])
+        self._score(query, weights, candidates)
+        best = max(candidates, key=lambda c: c.score)
+        log.debug("coverage %.2f, best cosine %.3f: %s", coverage, best.cosine, best.text[:60])
+        if coverage < MIN_COVERAGE or best.cosine < MIN_SENTENCE_COSINE:
+            return self._decline(answer)
+        limit = LIST_ANSWER_MAX_CHARS if _LIST_QUESTION_RE.search(question) else ANSWER_MAX_CHARS
+        chosen = [best]
+        if not follow_up:
+            other = self._second_report(best, candidates, weights)
+            if other is not None:
+                chosen.append(other)
+        answer.abstained = False
+        answer.parts = [self._part(c, weights, limit // len(chosen)) for c in chosen]
+        answer.text = self._answer_text(answer.parts)
+        return answer
+
+    def _decline(self, answer: Answer) -> Answer:
+        topics = [a.title for a in self.kb.articles()[:5]]
+        answer.covered_topics = topics
+        answer.text = (
+            "پاسخ این پرسش در مقاله‌های نمایه‌شده نیامده است. "
+            "این مقاله‌ها درباره‌ی این موضوع‌ها هستند: " + "؛ ".join(topics)
+        )
+        return answer
+
+    def _answer_text(self, parts: list[AnswerPart]) -> str:
+        if len(parts) == 1:
+            return parts[0].text
+        lines = ["دو گزارش متفاوت در مقاله‌ها آمده است:"]
+        for i, part in enumerate(parts, start=1):
+            when = f"، {part.date}" if part.date else ""
+            lines.append(f"{i}. ({part.source}{when}) {part.text}")
+        return "\n".join(lines)
+
+    def _part(self, candidate: _Candidate, weights: dict[str, float], limit: int) -> AnswerPart:
+        passage = candidate.passage
+        article = self.kb.article(passage.article_id)
+        date = ""
+        if article is not None:
+            date = article.published or next(iter(date_mentions(article.text)), "")
+        return AnswerPart(
+            text=_shorten(candidate.text, weights, limit),
+            article_id=passage.article_id,
+            title=passage.title,
+            source=passage.source,
+            date=date,
+            passage=passage,
+            score=candidate.score,
+        )
+
+    def _second_report(
+        self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float]
+    ) -> _Candidate | None:
+        others = [c for c in candidates if c.passage.article_id != best.passage.article_id]
+        if not others:
+            return None
+        other = max(others, key=lambda c: c.score)
+        if other.score < best.score - SECOND_REPORT_MARGIN or other.coverage < best.coverage:
+            return None
+        # A question word only one of the two articles has (a month, a name) picks that one.
+        best_article = self.kb.article(best.passage.article_id)
+        other_article = self.kb.article(other.passage.article_id)
+        if best_article is None or other_article is None:
+            return None
+        best_tokens = set(matching_tokens(best_article.text))
+        other_tokens = set(matching_tokens(other_article.text))
+        if any((t in best_tokens) != (t in other_tokens) for t in weights):
+            return None
+        return other
+
+    # -- scoring -----------------------------------------------------------------------
+    def _token_weights(self, query: str) -> dict[str, float]:
+        """IDF of the question's content stems in the index; unknown words weigh most."""
+        lexical = self.kb.lexical_stats()
+        n = max(lexical.documents, 1)
+        weights = {}
+        for token in dict.fromkeys(content_stems(query)):
+            df = lexical.document_frequency(token)
+            weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return weights
+
+    def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
+        seen: set[tuple[str, int]] = set()
+        out = []
+        for rank, passage in enumerate(passages, start=1):
+            for start, end in sentence_spans(passage.text):
+                key = (passage.article_id, passage.start + start)
+                if key in seen or len(word_tokens(passage.text[start:end])) < 3:
+                    continue
+                seen.add(key)
+                out.append(_Candidate(passage, rank, start, end, passage.text[start:end]))
+        return out or [_Candidate(p, i, 0, len(p.text), p.text) for i, p in enumerate(passages, 1)]
+
+    def _score(self, query: str, weights: dict[str, float], candidates: list[_Candidate]) -> None:
+        embedder = self.kb.embedder
+        query_vector = embedder.encode_query(query)
+        vectors = self._vectors([c.text for c in candidates])
+        for candidate, vector in zip(candidates, vectors, strict=True):
+            candidate.cosine = float(vector @ query_vector)
+            candidate.coverage = _coverage(weights, [candidate.text])
+            candidate.score = (
+                _QUESTION_WEIGHT * candidate.cosine
+                + _COVERAGE_WEIGHT * candidate.coverage
+                + _RANK_WEIGHT / candidate.rank
+            )
+
+    def _vectors(self, texts: list[str]) -> np.ndarray:
+        """Sentence vectors, cached: the same sentences come back for related questions."""
+        key_prefix = self.kb.version
+        missing = [t for t in dict.fromkeys(texts) if (key_prefix, t) not in self._sentence_vectors]
+        if missing:
+            for text, vector in zip(
+                missing, self.kb.embedder.encode_passages(missing), strict=True
+            ):
+                self._sentence_vectors[(key_prefix, text)] = vector
+            while len(self._sentence_vectors) > 20_000:
+                self._sentence_vectors.popitem(last=False)
+        return np.stack([self._sentence_vectors[(key_prefix, t)] for t in texts])
+
+
+def _coverage(weights: dict[str, float], texts: list[str]) -> float:
+    """Share of the question's weight whose words (or their glued compounds) are in the texts."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    present: set[str] = set()
+    for text in texts:
+        tokens = matching_tokens(text)
+        present.update(tokens)
+        present.update(_glued_parts(tokens, weights))
+    return sum(w for t, w in weights.items() if t in present) / total
+
+
+def _glued_parts(tokens: list[str], weights: dict[str, float]) -> set[str]:
+    """Question words inside a glued compound of the text ("بین", "الملل" in "بینالملل")."""
+    found = set()
+    for token in tokens:
+        for word in weights:
+            if (
+                len(word) >= 2
+                and word != token
+                and (token.startswith(word) or token.endswith(word))
+            ):
+                found.add(word)
+    return found
+
+
+def _shorten(sentence: str, weights: dict[str, float], limit: int) -> str:
+    """A long sentence is cut to its clauses that carry the question's words."""
+    sentence = sentence.strip()
+    if len(sentence) <= limit:
+        return sentence
+    clauses = [c for c in re.split(r"(?<=[،؛:])\s+", sentence) if c]
+    best, best_score = (0, 1), -1.0
+    for i in range(len(clauses)):
+        length = 0
+        for j in range(i, len(clauses)):
+            length += len(clauses[j]) + 1
+            if length > limit and j > i:
+                break
+            score = _coverage(weights, [" ".join(clauses[i : j + 1])])
+            if score > best_score:
+                best, best_score = (i, j + 1), score
+    text = " ".join(clauses[best[0] : best[1]])
+    if len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0]
+    prefix = "… " if best[0] > 0 else ""
+    suffix = " …" if best[1] < len(clauses) or not text.endswith((".", "!", "؟")) else ""
+    return prefix + text + suffix

@@ -1,0 +1,94 @@
+"""How an answer reads: plain text for terminals, HTML for Telegram, and message splitting."""
+
+from __future__ import annotations
+
+import html
+import re
+
+TELEGRAM_LIMIT = 4096
+
+
+def source_line(index: int, part) -> str:
+    when = f"، {part.date}" if part.date else ""
+    source = part.source or "منبع نامشخص"
+    return f"[{index}] {part.title} — {source}{when} (شناسه: {part.article_id})"
+
+
+def render_answer_text(answer, bidi: bool = False, show_passage: bool = False) -> str:
+    lines = [answer.text]
+    if answer.parts:
+        lines.append("")
+        lines.append("منابع:")
+        lines.extend(source_line(i, p) for i, p in enumerate(answer.parts, start=1))
+    if show_passage and answer.supporting_passage:
+        lines += ["", "متن کامل:", answer.supporting_passage]
+    text = "\n".join(lines)
+    return to_visual(text) if bidi else text
+
+
+def to_visual(text: str) -> str:
+    """Reorder right-to-left text for terminals that do not apply the bidi algorithm."""
+    from bidi import get_display
+
+    return "\n".join(get_display(line) for line in text.split("\n"))
+
+
+def render_answer_html(answer) -> str:
+    """Telegram HTML: every piece of article and user text escaped."""
+    parts = [html.escape(answer.text)]
+    if answer.parts:
+        parts.append("")
+        parts.append("<b>منابع:</b>")
+        for i, part in enumerate(answer.parts, start=1):
+            parts.append(html.escape(source_line(i, part)))
+    return "\n".join(parts)
+
+
+def split_message(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
+    """Split at line, then sentence, then word boundaries; never inside an HTML tag or entity.
+
+    Tags opened in one piece (<b>, <i>) are closed at its end and reopened in the next.
+    """
+    pieces: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = _best_cut(rest, limit - 16)  # room to close open tags
+        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
+        open_tags = _open_tags(head)
+        head += "".join(f"</{t}>" for t in reversed(open_tags))
+        rest = "".join(f"<{t}>" for t in open_tags) + rest
+        pieces.append(head)
+    if rest.strip():
+        pieces.append(rest)
+    return pieces
+
+
+def _best_cut(text: str, limit: int) -> int:
+    window = text[:limit]
+    for pattern in (r"\n", r"(?<=[.!?؟])\s", r"\s"):
+        cuts = [m.end() for m in re.finditer(pattern, window) if _safe(text, m.end())]
+        if cuts and cuts[-1] > limit // 3:
+            return cuts[-1]
+    for cut in range(limit, 0, -1):  # one giant word: cut outside any tag or entity
+        if _safe(text, cut):
+            return cut
+    return limit
+
+
+def _safe(text: str, pos: int) -> bool:
+    before = text[:pos]
+    inside_tag = before.rfind("<") > before.rfind(">")
+    inside_entity = before.rfind("&") > max(before.rfind(";"), before.rfind(" "))
+    return not inside_tag and not inside_entity
+
+
+def _open_tags(fragment: str) -> list[str]:
+    stack: list[str] = []
+    for m in re.finditer(r"<(/?)([a-zA-Z]+)[^>]*>", fragment):
+        closing, name = m.group(1), m.group(2).lower()
+        if closing:
+            if name in stack:
+                stack.remove(name)
+        else:
+            stack.append(name)
+    return stack

@@ -1,0 +1,91 @@
+"""Dates named in either calendar meet the other: "15 March" finds "۱۵ مارس (۲۴ اسفند)".
+
+Articles give a Gregorian date with its Jalali twin or only one of the two; a
+question may use either. `expand_dates` appends, for every day-and-month it
+finds, the same day in the other calendar (jdatetime does the arithmetic). With
+no year given, the day is converted in two nearby years, since the Jalali day
+of a Gregorian date moves by one around leap years.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import jdatetime
+
+from index.persian import GREGORIAN_MONTHS, JALALI_MONTHS, MONTH_VARIANTS, normalize_for_matching
+
+_GREGORIAN = {name: i for i, name in enumerate(GREGORIAN_MONTHS, start=1)}
+_GREGORIAN.update({k: _GREGORIAN[v] for k, v in MONTH_VARIANTS.items()})
+_JALALI = {name: i for i, name in enumerate(JALALI_MONTHS, start=1)}
+_ALL_MONTHS = "|".join(sorted({*_GREGORIAN, *_JALALI}, key=len, reverse=True))
+_DAY_MONTH_RE = re.compile(
+    rf"(?<![\w.])(\d{{1,2}})\s+({_ALL_MONTHS})(?!\w)(?:\s+(?:ماه\s+)?(?:سال\s+)?(\d{{4}}))?"
+)
+_MONTH_DAY_RE = re.compile(rf"(?<!\w)({_ALL_MONTHS})\s+(\d{{1,2}})(?![\w.])(?:,?\s+(\d{{4}}))?")
+_DEFAULT_GREGORIAN_YEARS = (2022, 2023)
+_DEFAULT_JALALI_YEARS = (1400, 1401)
+
+
+def find_dates(normalized: str) -> list[tuple[int, str, int | None]]:
+    """(day, month name, year or None) for each day-and-month in a normalized text."""
+    found = [
+        (int(m.group(1)), m.group(2), int(m.group(3)) if m.group(3) else None)
+        for m in _DAY_MONTH_RE.finditer(normalized)
+    ]
+    found += [
+        (int(m.group(2)), m.group(1), int(m.group(3)) if m.group(3) else None)
+        for m in _MONTH_DAY_RE.finditer(normalized)
+    ]
+    return [d for d in found if 1 <= d[0] <= 31]
+
+
+def equivalent_dates(day: int, month: str, year: int | None) -> list[str]:
+    """The same day in the other calendar, as "D monthname [YYYY]" in matching form."""
+    out: list[str] = []
+    if month in _GREGORIAN:
+        for y in (year,) if year else _DEFAULT_GREGORIAN_YEARS:
+            try:
+                j = jdatetime.date.fromgregorian(date=dt.date(y, _GREGORIAN[month], day))
+            except ValueError:
+                continue
+            out.append(f"{j.day} {JALALI_MONTHS[j.month - 1]}" + (f" {j.year}" if year else ""))
+    else:
+        for y in (year,) if year else _DEFAULT_JALALI_YEARS:
+            try:
+                g = jdatetime.date(y, _JALALI[month], day).togregorian()
+            except ValueError:
+                continue
+            out.append(f"{g.day} {GREGORIAN_MONTHS[g.month - 1]}" + (f" {g.year}" if year else ""))
+    return list(dict.fromkeys(out))
+
+
+def expand_dates(text: str) -> str:
+    """The text followed by the other-calendar form of every date it names."""
+    extra = [
+        form
+        for day, month, year in find_dates(normalize_for_matching(text))
+        for form in equivalent_dates(day, _canonical(month), year)
+    ]
+    return text if not extra else text + " " + " ".join(extra)
+
+
+def _canonical(month: str) -> str:
+    return MONTH_VARIANTS.get(month, month)
+
+
+_ORIGINAL_DATE_RE = re.compile(
+    r"(?:[0-9۰-۹]{1,2}|[^\s\d]+م)\s+(?:[^\s\d()،,.]+)(?:\s*\([^)]{1,20}\))?"
+)
+
+
+def date_mentions(text: str) -> list[str]:
+    """Day-and-month phrases as written in the original text ("۱۵ مارس (۲۴ اسفند)", "هشتم
+    فروردین"), for showing when an article's events happened if no publication date is known."""
+    found = []
+    for m in _ORIGINAL_DATE_RE.finditer(text):
+        phrase = m.group(0)
+        if find_dates(normalize_for_matching(phrase.split("(")[0])):
+            found.append(phrase.strip())
+    return found

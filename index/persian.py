@@ -1,0 +1,247 @@
+"""All Persian text rules of Pasokh, in one place.
+
+Display always uses an article's original text; everything here produces
+*matching* forms only. The seeds were published with every ZWNJ stripped
+("میکنند", "سهشنبه") while people type "می‌کنند", "سه شنبه", "سه‌شنبه", with
+Arabic ي/ك and Latin or Persian digits. The rules below make all of these meet:
+
+* characters are folded (Arabic letters and hamza forms to Persian, every digit
+  to ASCII, diacritics and tatweel dropped) before and after hazm's Normalizer;
+* hazm's Normalizer joins affixes and compounds with a ZWNJ ("می کنند" →
+  "می‌کنند", "سه شنبه" → "سه‌شنبه"), and then every ZWNJ is removed, so the
+  glued spelling of the seeds is the canonical one;
+* compounds hazm does not know ("بین المللی") meet their glued form through
+  joined bigrams emitted by :func:`matching_tokens`;
+* decimals survive: hazm turns "۳.۵" into "۳ ٫ ۵", which is repaired to "3.5".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+from hazm import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
+
+ZWNJ = "\u200c"
+
+_CHAR_FOLDS = {
+    "ي": "ی",
+    "ى": "ی",
+    "ئ": "ی",
+    "ك": "ک",
+    "ة": "ه",
+    "ۀ": "ه",
+    "أ": "ا",
+    "إ": "ا",
+    "آ": "ا",
+    "ٱ": "ا",
+    "ؤ": "و",
+    "ء": "",
+    "ـ": "",  # tatweel
+    "٫": ".",  # Arabic decimal separator
+    "٬": ",",  # Arabic thousands separator
+    "\u200d": "",  # ZWJ
+    "\u200e": "",  # LRM
+    "\u200f": "",  # RLM
+    "\ufeff": "",  # BOM
+}
+for _i in range(10):
+    _CHAR_FOLDS[chr(0x06F0 + _i)] = str(_i)  # Persian digits
+    _CHAR_FOLDS[chr(0x0660 + _i)] = str(_i)  # Arabic-Indic digits
+_FOLD_TABLE = str.maketrans(_CHAR_FOLDS)
+# Arabic diacritics (harakat, tanwin, shadda, sukun, superscript alef, Quranic marks).
+_DIACRITICS_RE = re.compile("[\u064b-\u065f\u0670\u06d6-\u06ed]")
+_DECIMAL_RE = re.compile(r"(\d)\s*[.٫]\s*(\d)")
+_SLASH_NUMBER_RE = re.compile(r"(\d)\s*/\s*(\d)")
+_SPACES_RE = re.compile(r"\s+")
+# A token is a number (decimals kept whole) or a run of letters.
+_TOKEN_RE = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+
+# Spelled-out ordinals a journalist writes before a month name ("هشتم فروردین").
+_ORDINAL_WORDS = {
+    "یکم": 1, "اول": 1, "دوم": 2, "سوم": 3, "چهارم": 4, "پنجم": 5, "ششم": 6, "هفتم": 7,
+    "هشتم": 8, "نهم": 9, "دهم": 10, "یازدهم": 11, "دوازدهم": 12, "سیزدهم": 13,
+    "چهاردهم": 14, "پانزدهم": 15, "پونزدهم": 15, "شانزدهم": 16, "هفدهم": 17, "هفتدهم": 17,
+    "هجدهم": 18, "هیجدهم": 18, "نوزدهم": 19, "بیستم": 20, "سیام": 30, "سی ام": 30,
+}  # fmt: skip
+for _unit, _n in list(_ORDINAL_WORDS.items()):
+    if 1 <= _n <= 9 and _unit != "اول":
+        _ORDINAL_WORDS[f"بیست و {_unit}"] = 20 + _n
+_ORDINAL_WORDS["سی و یکم"] = 31
+
+JALALI_MONTHS = (
+    "فروردین", "اردیبهشت", "خرداد", "تیر", "مرداد", "شهریور",
+    "مهر", "ابان", "اذر", "دی", "بهمن", "اسفند",
+)  # fmt: skip
+GREGORIAN_MONTHS = (
+    "ژانویه", "فوریه", "مارس", "اوریل", "مه", "ژوین",
+    "ژوییه", "اوت", "سپتامبر", "اکتبر", "نوامبر", "دسامبر",
+)  # fmt: skip
+# Other spellings (already folded) → the canonical folded month name above.
+MONTH_VARIANTS = {
+    "آوریل": "اوریل", "آپریل": "اوریل", "اپریل": "اوریل", "می": "مه", "ژوئن": "ژوین",
+    "ژوئیه": "ژوییه", "جولای": "ژوییه", "آگوست": "اوت", "اگوست": "اوت", "اکتوبر": "اکتبر",
+    "نوامبر": "نوامبر", "دیسامبر": "دسامبر", "january": "ژانویه", "february": "فوریه",
+    "march": "مارس", "april": "اوریل", "may": "مه", "june": "ژوین", "july": "ژوییه",
+    "august": "اوت", "september": "سپتامبر", "october": "اکتبر", "november": "نوامبر",
+    "december": "دسامبر", "jan": "ژانویه", "feb": "فوریه", "mar": "مارس", "apr": "اوریل",
+    "jun": "ژوین", "jul": "ژوییه", "aug": "اوت", "sep": "سپتامبر", "sept": "سپتامبر",
+    "oct": "اکتبر", "nov": "نوامبر", "dec": "دسامبر",
+}  # fmt: skip
+_MONTH_NAMES = "|".join(
+    sorted({*JALALI_MONTHS, *GREGORIAN_MONTHS, *MONTH_VARIANTS}, key=len, reverse=True)
+)
+_ORDINAL_BEFORE_MONTH_RE = re.compile(
+    r"(?<!\w)("
+    + "|".join(sorted(map(re.escape, _ORDINAL_WORDS), key=len, reverse=True))
+    + r")\s+(?=(?:"
+    + _MONTH_NAMES
+    + r")(?!\w))"
+)
+
+
+# hazm glues "فروردین ماه" into "فروردین‌ماه"; keep the month name a word of its own.
+_MONTH_GLUED_MAH_RE = re.compile(r"(?<!\w)(" + _MONTH_NAMES + r")\u200c?(?=ماه(?!\w))")
+
+
+def fold_characters(text: str) -> str:
+    """Fold letters, digits, diacritics and tatweel so that spelling variants compare equal."""
+    text = unicodedata.normalize("NFC", text).translate(_FOLD_TABLE)
+    return _DIACRITICS_RE.sub("", text)
+
+
+@lru_cache(maxsize=1)
+def _hazm_normalizer() -> Normalizer:
+    # persian_numbers=False: digits stay ASCII after fold_characters.
+    return Normalizer(persian_numbers=False)
+
+
+def normalize_for_matching(text: str) -> str:
+    """The canonical matching form: folded, hazm-normalized, ZWNJ-free, lower-case."""
+    text = fold_characters(text)
+    text = _hazm_normalizer().normalize(text)
+    text = fold_characters(text)
+    text = _DECIMAL_RE.sub(r"\1.\2", text)
+    text = _SLASH_NUMBER_RE.sub(r"\1/\2", text)
+    text = _MONTH_GLUED_MAH_RE.sub(r"\1 ", text)
+    text = _ORDINAL_BEFORE_MONTH_RE.sub(lambda m: f"{_ORDINAL_WORDS[m.group(1)]} ", text)
+    text = text.replace(ZWNJ, "")
+    return _SPACES_RE.sub(" ", text).strip().lower()
+
+
+def word_tokens(normalized: str) -> list[str]:
+    """Words and numbers of an already normalized text; integers lose leading zeros.
+
+    A regex rather than hazm's WordTokenizer: queries and passages must be cut
+    the same way, decimals must stay whole and this runs on every query.
+    """
+    tokens = _TOKEN_RE.findall(normalized)
+    return [t.lstrip("0") or "0" if t.isdigit() else t for t in tokens]
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    return frozenset(normalize_for_matching(w) for w in stopwords_list()) | {
+        "چه", "چی", "چیست", "کی", "کجا", "چگونه", "چطور", "چرا", "کدام", "چند", "چقدر",
+        "ایا", "است", "بود", "شد", "کرد", "را", "به", "در", "از", "که", "و", "با", "این",
+        "ان", "برای", "تا", "هم", "نیز", "یا", "بر",
+    }  # fmt: skip
+
+
+def is_stopword(token: str) -> bool:
+    return token in _stopwords()
+
+
+@lru_cache(maxsize=1)
+def _stemmer() -> Stemmer:
+    return Stemmer()
+
+
+@lru_cache(maxsize=200_000)
+def stem(token: str) -> str:
+    """hazm's suffix stemmer, cached: the same words recur across a corpus."""
+    if token.isdigit() or len(token) <= 3:
+        return token
+    stemmed = _stemmer().stem(token)
+    return stemmed if len(stemmed) >= 3 else token
+
+
+def content_words(text: str) -> list[str]:
+    """Normalized words of a text without stopwords: what a question is about."""
+    return [t for t in word_tokens(normalize_for_matching(text)) if not is_stopword(t)]
+
+
+# Function words that never form a compound with their neighbour.
+_NEVER_GLUED = frozenset(
+    "را به در از که و با چه کی این ان تا یا بر برای اما نیز هم یک دو سه او وی ما".split()
+)
+
+
+def content_stems(text: str) -> list[str]:
+    """Stems of a text's content words, in order: what coverage of a question is measured on."""
+    return [stem(w) for w in word_tokens(normalize_for_matching(text)) if not is_stopword(w)]
+
+
+def matching_tokens(text: str) -> list[str]:
+    """Lexical-index tokens: stems of content words plus joined bigrams.
+
+    A joined bigram ("بین"+"المللی" → "بینالمللی") lets a spaced compound meet
+    the glued spelling of the same word in the other text, whichever side has it.
+    """
+    words = [MONTH_VARIANTS.get(w, w) for w in word_tokens(normalize_for_matching(text))]
+    tokens = [stem(w) for w in words if not is_stopword(w)]
+    tokens.extend(
+        stem(a + b)
+        for a, b in zip(words, words[1:], strict=False)
+        if not (a[0].isdigit() or b[0].isdigit() or a in _NEVER_GLUED or b in _NEVER_GLUED)
+    )
+    return tokens
+
+
+def squash(text: str) -> str:
+    """The eval gold-matching form: folded, with punctuation and all whitespace removed."""
+    text = fold_characters(text).replace(ZWNJ, "")
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def gold_in_text(alternatives: list[list[str]], text: str) -> bool:
+    """True when every string of one alternative is inside the text (both squashed)."""
+    haystack = squash(text)
+    return any(all(squash(s) in haystack for s in alt) for alt in alternatives)
+
+
+@lru_cache(maxsize=1)
+def _sentence_tokenizer() -> SentenceTokenizer:
+    return SentenceTokenizer()
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans of the sentences of the original text (lines first, then hazm)."""
+    spans: list[tuple[int, int]] = []
+    for line in re.finditer(r"[^\n]+", text):
+        cursor = line.start()
+        for sentence in _sentence_tokenizer().tokenize(line.group()):
+            sentence = sentence.strip()
+            if not sentence:
+                continue
+            start = text.find(sentence, cursor, line.end())
+            if start < 0:  # the tokenizer changed the text; fall back to the cursor
+                start = cursor
+            end = min(start + len(sentence), line.end())
+            spans.extend(_split_glued_sentences(text, start, end))
+            cursor = end
+    return spans
+
+
+_GLUED_SENTENCE_RE = re.compile(r"[.!?؟](?=[^\W\d_])")
+
+
+def _split_glued_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split "...کردند.وزیر ..." where a sentence end has no space after it (as in the seeds)."""
+    spans = []
+    for m in _GLUED_SENTENCE_RE.finditer(text, start, end):
+        spans.append((start, m.end()))
+        start = m.end()
+    spans.append((start, end))
+    return [(s, e) for s, e in spans if text[s:e].strip()]

@@ -1,0 +1,40 @@
+"""Dates in either calendar or digit set find each other."""
+
+import pytest
+
+from index.dates import date_mentions, equivalent_dates, expand_dates
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "expected"),
+    [
+        (15, "مارس", 2022, "24 اسفند 1400"),
+        (24, "اسفند", 1400, "15 مارس 2022"),
+        (8, "فروردین", 1402, "28 مارس 2023"),
+        (20, "ژانویه", 2022, "30 دی 1400"),
+    ],
+)
+def test_equivalent_dates_with_year(day, month, year, expected):
+    assert equivalent_dates(day, month, year) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("question", "added"),
+    [
+        ("در 15 March چه شد؟", "24 اسفند"),
+        ("در ۱۵ مارس چه گذشت؟", "24 اسفند"),
+        ("۲۴ اسفند چه خبر بود؟", "15 مارس"),
+        ("هشتم فروردین", "28 مارس"),
+    ],
+)
+def test_expand_dates_adds_the_other_calendar(question, added):
+    assert added in expand_dates(question)
+
+
+def test_no_date_no_change():
+    assert expand_dates("علیرضا حقیقیان چه سمتی دارد؟") == "علیرضا حقیقیان چه سمتی دارد؟"
+
+
+def test_date_mentions_keep_original_text():
+    text = "وی ۱۵ مارس (۲۴ اسفند) در مورد برجام گفت وگو میکنند. سه شنبه شب هشتم فروردین ماه"
+    assert date_mentions(text) == ["۱۵ مارس (۲۴ اسفند)", "هشتم فروردین"]

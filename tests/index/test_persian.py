@@ -1,0 +1,114 @@
+"""Persian matching rules: what users type meets what the seeds print."""
+
+import pytest
+
+from index.persian import (
+    content_stems,
+    fold_characters,
+    gold_in_text,
+    matching_tokens,
+    normalize_for_matching,
+    sentence_spans,
+    squash,
+)
+
+# (as typed by a user, as printed in a seed) pairs that must normalize alike.
+SAME_WORD = [
+    ("می‌کنند", "میکنند"),
+    ("می کنند", "میکنند"),
+    ("سه شنبه", "سهشنبه"),
+    ("سه‌شنبه", "سهشنبه"),
+    ("همکاری‌های", "همکاریهای"),
+    ("همکاری های", "همکاریهای"),
+    ("گفت‌وگو", "گفتوگو"),
+    ("گفت وگو", "گفتوگو"),
+    ("مي‌كنند", "میکنند"),
+    ("هیات", "هیأت"),
+    ("رؤسای", "روسای"),
+    ("۳.۵", "3.5"),
+    ("٣٫٥", "3.5"),
+    ("۲۴ اسفند", "24 اسفند"),
+    ("هشتم فروردین", "8 فروردین"),
+    ("بیست و چهارم اسفند", "۲۴ اسفند"),
+    ("اسفند ماه", "اسفندماه"),
+    ("مُحَمَّد", "محمد"),
+    ("ســلام", "سلام"),
+]
+
+
+@pytest.mark.parametrize(("typed", "printed"), SAME_WORD)
+def test_spellings_meet(typed, printed):
+    assert normalize_for_matching(typed) == normalize_for_matching(printed)
+
+
+# Compounds hazm does not join: the joined bigram token makes them meet.
+GLUED_COMPOUNDS = [
+    ("بین المللی", "بینالمللی"),
+    ("سازمان های بین المللی", "سازمانهای بینالمللی"),
+    ("راه حل", "راهحل"),
+]
+
+
+@pytest.mark.parametrize(("spaced", "glued"), GLUED_COMPOUNDS)
+def test_spaced_compound_meets_glued(spaced, glued):
+    assert set(matching_tokens(glued)) & set(matching_tokens(spaced))
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("كيك", "کیک"),
+        ("ي", "ی"),
+        ("ى", "ی"),
+        ("ة", "ه"),
+        ("أ إ آ", "ا ا ا"),
+        ("ؤ", "و"),
+        ("۰۱۲۳۴۵۶۷۸۹", "0123456789"),
+        ("٠١٢٣٤٥٦٧٨٩", "0123456789"),
+        ("کتـــاب", "کتاب"),
+        ("کِتاب", "کتاب"),
+    ],
+)
+def test_fold_characters(text, folded):
+    assert fold_characters(text) == folded
+
+
+def test_decimal_survives_hazm():
+    # hazm's Normalizer alone turns "۳.۵" into "۳ ٫ ۵".
+    assert "3.5" in normalize_for_matching("حجم تبادل به بیش از ۳.۵ برابر افزایش پیدا کرده است")
+    assert "3.5" in matching_tokens("۳.۵ برابر")
+    assert "3.5" in matching_tokens("3.5 برابر")
+
+
+def test_question_words_are_not_content():
+    assert content_stems("علیرضا حقیقیان چه سمتی دارد؟")[:2] == ["علیرضا", "حقیق"]
+    assert "چه" not in content_stems("چه کسی؟")
+
+
+@pytest.mark.parametrize(
+    ("gold", "text", "hit"),
+    [
+        ([["بامداد سه شنبه"]], "… کشورمان بامداد سهشنبه در راس", True),
+        ([["مهدی صفری", "معاون"]], "مهدی صفری، معاون دیپلماسی", True),
+        ([["مهدی صفری", "کنعانی"]], "مهدی صفری، معاون دیپلماسی", False),
+        ([["۳.۵ برابر"]], "به بیش از 3.5 برابر", True),
+        ([["x"], ["سوري‌ها"]], "حق مشروع سوری ها", True),
+    ],
+)
+def test_gold_matching(gold, text, hit):
+    assert gold_in_text(gold, text) is hit
+
+
+def test_squash_removes_everything_but_letters_and_digits():
+    assert squash("گفت‌وگو، «۳.۵» !") == "گفتوگو35"
+
+
+def test_sentence_spans_point_into_the_original_text():
+    text = "اولین جمله است. دومین جمله!\nسومین جمله کردند.وزیر چهارم گفت."
+    spans = sentence_spans(text)
+    assert [text[a:b] for a, b in spans] == [
+        "اولین جمله است.",
+        "دومین جمله!",
+        "سومین جمله کردند.",
+        "وزیر چهارم گفت.",
+    ]

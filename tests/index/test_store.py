@@ -1,0 +1,118 @@
+"""Incremental writes, atomic swaps, and a crash half-way that loses nothing."""
+
+import json
+
+import numpy as np
+import pytest
+
+from index.readers import Article
+from index.search import KnowledgeBase
+from index.store import ModelMismatch, current_version, read_manifest, update_index
+
+NEW = Article(
+    id="n1",
+    title="دیدار وزیران در ژنو",
+    text="وزیر امور خارجه ایران در ژنو با همتای سوئیسی خود درباره همکاری های آبی دیدار کرد.",
+    sources=["ایسنا"],
+)
+
+
+class CountingEmbedder:
+    """The real model, counting what it is asked to embed; optionally failing half-way."""
+
+    def __init__(self, real, fail_after_calls: int | None = None) -> None:
+        self.real = real
+        self.name = real.name
+        self.dimensions = real.dimensions
+        self.max_tokens = real.max_tokens
+        self.embedded: list[str] = []
+        self.calls = 0
+        self.fail_after_calls = fail_after_calls
+
+    def encode_passages(self, texts):
+        self.calls += 1
+        if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
+            raise RuntimeError("simulated crash while embedding")
+        self.embedded.extend(texts)
+        return self.real.encode_passages(texts)
+
+    def count_tokens(self, text):
+        return self.real.count_tokens(text)
+
+
+def test_add_again_and_change_and_remove(seed_index_copy, embedder):
+    counting = CountingEmbedder(embedder)
+    before = read_manifest(seed_index_copy)
+
+    report = update_index(seed_index_copy, counting, [NEW])
+    assert report.added == ["n1"] and len(report.unchanged) == 0
+    assert report.articles == before["articles"] + 1
+    assert counting.embedded and all("ژنو" in t for t in counting.embedded)
+
+    counting.embedded.clear()
+    again = update_index(seed_index_copy, counting, [NEW])
+    assert again.unchanged == ["n1"] and not again.changed_anything
+    assert counting.embedded == []  # nothing embedded twice
+
+    changed = Article(**{**NEW.__dict__, "text": NEW.text + " دو طرف بر ادامه گفت‌وگو تاکید کردند."})
+    report = update_index(seed_index_copy, counting, [changed])
+    assert report.changed == ["n1"]
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    assert "تاکید کردند" in kb.article("n1").text
+    assert kb.search("ژنو", top_k=1)[0].article_id == "n1"
+
+    report = update_index(seed_index_copy, counting, remove_ids=["n1", "missing-id"])
+    assert report.removed == ["n1"] and report.missing == ["missing-id"]
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    assert kb.article("n1") is None
+    assert all(p.article_id != "n1" for p in kb.search("ژنو", top_k=5))
+    assert kb.manifest["articles"] == before["articles"]
+
+
+def test_crash_half_way_keeps_previous_index(seed_index_copy, embedder):
+    version = current_version(seed_index_copy)
+    second = Article(id="n2", title="دومی", text="متن دوم درباره سفر به پکن.", sources=[])
+    failing = CountingEmbedder(embedder, fail_after_calls=1)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        update_index(seed_index_copy, failing, [NEW, second])
+    assert current_version(seed_index_copy) == version
+    assert not [p for p in (seed_index_copy / "versions").iterdir() if p.name.startswith(".")]
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    assert kb.article("n1") is None
+    assert kb.search("علیرضا حقیقیان چه سمتی دارد؟", top_k=1)[0].article_id.startswith("000")
+
+
+def test_build_starts_afresh_and_manifest(seed_index_copy, embedder):
+    update_index(seed_index_copy, embedder, [NEW], fresh=True)
+    manifest = read_manifest(seed_index_copy)
+    assert manifest["articles"] == 1
+    assert manifest["model"] == embedder.name and manifest["dimensions"] == 384
+    assert {"format_version", "version", "chunks", "built_at"} <= set(manifest)
+
+
+def test_refuses_to_mix_models(seed_index_copy, embedder):
+    other = CountingEmbedder(embedder)
+    other.name = "some/other-model"
+    with pytest.raises(ModelMismatch, match="pasokh index build"):
+        update_index(seed_index_copy, other, [NEW])
+
+
+def test_reader_keeps_its_snapshot_until_reload(seed_index_copy, embedder):
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    old_version = kb.version
+    update_index(seed_index_copy, embedder, [NEW])
+    assert kb.version == old_version and kb.article("n1") is None
+    assert kb.reload_if_changed() is True
+    assert kb.article("n1") is not None and kb.version != old_version
+    assert kb.reload_if_changed() is False
+
+
+def test_vectors_are_normalized_and_stored(seed_index_dir):
+    import faiss
+
+    version = current_version(seed_index_dir)
+    index = faiss.read_index(str(seed_index_dir / "versions" / version / "vectors.faiss"))
+    vectors = index.index.reconstruct_n(0, index.ntotal)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
+    manifest = json.loads((seed_index_dir / "versions" / version / "manifest.json").read_text())
+    assert manifest["chunks"] == index.ntotal
