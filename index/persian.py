@@ -17,6 +17,7 @@ Arabic ي/ك and Latin or Persian digits. The rules below make all of these meet
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from functools import lru_cache
@@ -193,7 +194,7 @@ def matching_tokens(text: str) -> list[str]:
     tokens = [stem(w) for w in words if not is_stopword(w)]
     tokens.extend(
         stem(a + b)
-        for a, b in zip(words, words[1:], strict=False)
+        for a, b in itertools.pairwise(words)
         if not (a[0].isdigit() or b[0].isdigit() or a in _NEVER_GLUED or b in _NEVER_GLUED)
     )
     return tokens
