@@ -37,8 +37,9 @@ CANDIDATE_PASSAGES = 4
 # Calibrated on ../shared/eval/dev_seed_qa.jsonl and the declined examples of the
 # answers issue (see tests/bot/test_answering.py): every answerable dev question
 # stays well above both, every out-of-corpus one falls below one of them.
-MIN_COVERAGE = 0.55
-MIN_SENTENCE_COSINE = 0.80
+SURE_COVERAGE = 0.8  # the passages hold (nearly) all the question's weight: answer
+MIN_COVERAGE = 0.4  # below: the question is about something else: decline
+MIN_SENTENCE_COSINE = 0.85  # in between, the best sentence must be this close
 # A second article's best sentence within this much of the best one, on a question
 # that does not single out either article, is shown as another report.
 SECOND_REPORT_MARGIN = 0.04
@@ -47,6 +48,10 @@ _LIST_QUESTION_RE = re.compile(
     r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی"
 )
 _QUESTION_WEIGHT, _COVERAGE_WEIGHT, _RANK_WEIGHT = 1.0, 0.12, 0.02
+_LIST_BONUS = 0.01  # per enumeration comma, up to five, on "who accompanied…" questions
+# A sentence next to the best one joins the answer when it adds this much of the
+# question's weight ("…چهارمین سفر… . او … برای سومین بار…") and scores nearly as well.
+NEIGHBOUR_GAIN, NEIGHBOUR_MARGIN = 0.05, 0.08
 
 
 @dataclass
@@ -136,7 +141,7 @@ class Answerer:
         passages = self.kb.search(resolved.search_query, top_k=max(top_k, 8), timings=timings)
         if resolved.focus_articles:
             focus = set(resolved.focus_articles)
-            passages.sort(key=lambda p: p.article_id not in focus)  # stable: keeps rank order
+            passages = [p for p in passages if p.article_id in focus] or passages
         t0 = time.perf_counter()
         answer = self._compose(question, resolved.search_query, passages, resolved.is_follow_up)
         timings["compose_ms"] = (time.perf_counter() - t0) * 1000
@@ -167,20 +172,32 @@ class Answerer:
         answer = Answer(question=question, text="", abstained=True, search_query=query)
         if not passages:
             return self._decline(answer)
-        weights = self._token_weights(expand_dates(query))
+        # Sentences are judged against the question as asked; the words a follow-up
+        # borrowed from earlier turns only steered the search.
+        weights = self._token_weights(expand_dates(question))
         candidates = self._candidates(passages[:CANDIDATE_PASSAGES])
         coverage = _coverage(weights, [p.title + " " + p.text for p in passages[:3]])
-        self._score(query, weights, candidates)
+        self._score(question, weights, candidates)
         best = max(candidates, key=lambda c: c.score)
         log.debug("coverage %.2f, best cosine %.3f: %s", coverage, best.cosine, best.text[:60])
-        if coverage < MIN_COVERAGE or best.cosine < MIN_SENTENCE_COSINE:
+        if coverage < MIN_COVERAGE or (
+            coverage < SURE_COVERAGE and best.cosine < MIN_SENTENCE_COSINE
+        ):
             return self._decline(answer)
-        limit = LIST_ANSWER_MAX_CHARS if _LIST_QUESTION_RE.search(question) else ANSWER_MAX_CHARS
+        is_list = bool(_LIST_QUESTION_RE.search(question))
+        if is_list:  # a list is answered by the sentence that enumerates
+            for c in candidates:
+                c.score += _LIST_BONUS * min(c.text.count("،") + c.text.count(","), 5)
+            best = max(candidates, key=lambda c: c.score)
+        limit = LIST_ANSWER_MAX_CHARS if is_list else ANSWER_MAX_CHARS
         chosen = [best]
         if not follow_up:
             other = self._second_report(best, candidates, weights)
             if other is not None:
                 chosen.append(other)
+        chosen = [
+            self._with_neighbour(c, candidates, weights, limit // len(chosen)) for c in chosen
+        ]
         answer.abstained = False
         answer.parts = [self._part(c, weights, limit // len(chosen)) for c in chosen]
         answer.text = self._answer_text(answer.parts)
@@ -220,6 +237,34 @@ class Answerer:
             score=candidate.score,
         )
 
+    def _with_neighbour(
+        self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float], limit: int
+    ) -> _Candidate:
+        article = self.kb.article(best.passage.article_id)
+        if article is None:
+            return best
+        begin, end = best.passage.start + best.start, best.passage.start + best.end
+        own = _coverage(weights, [best.text])
+        for other in sorted(candidates, key=lambda c: -c.score):
+            if other.passage.article_id != best.passage.article_id or other is best:
+                continue
+            o_begin, o_end = other.passage.start + other.start, other.passage.start + other.end
+            adjacent = not article.text[min(end, o_begin) : max(end, o_begin)].strip() or (
+                not article.text[min(o_end, begin) : max(o_end, begin)].strip()
+            )
+            if not adjacent or other.score < best.score - NEIGHBOUR_MARGIN:
+                continue
+            new_begin, new_end = min(begin, o_begin), max(end, o_end)
+            text = article.text[new_begin:new_end]
+            if len(text) > limit or _coverage(weights, [text]) - own < NEIGHBOUR_GAIN:
+                continue
+            offset = new_begin - best.passage.start
+            return _Candidate(
+                best.passage, best.rank, offset, offset + len(text), text,
+                best.cosine, max(best.coverage, other.coverage), best.score,
+            )  # fmt: skip
+        return best
+
     def _second_report(
         self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float]
     ) -> _Candidate | None:
@@ -227,7 +272,10 @@ class Answerer:
         if not others:
             return None
         other = max(others, key=lambda c: c.score)
-        if other.score < best.score - SECOND_REPORT_MARGIN or other.coverage < best.coverage:
+        if (
+            other.score < best.score - SECOND_REPORT_MARGIN
+            or other.coverage < best.coverage - SECOND_REPORT_MARGIN * 4
+        ):
             return None
         # A question word only one of the two articles has (a month, a name) picks that one.
         best_article = self.kb.article(best.passage.article_id)
@@ -264,17 +312,30 @@ class Answerer:
         return out or [_Candidate(p, i, 0, len(p.text), p.text) for i, p in enumerate(passages, 1)]
 
     def _score(self, query: str, weights: dict[str, float], candidates: list[_Candidate]) -> None:
+        """Words the sentence lacks but its article has (the trip's month, say) count half:
+        they place the sentence without being what it says."""
         embedder = self.kb.embedder
         query_vector = embedder.encode_query(query)
         vectors = self._vectors([c.text for c in candidates])
+        article_coverage = {
+            c.passage.article_id: _coverage(weights, [self._article_text(c.passage.article_id)])
+            for c in candidates
+        }
         for candidate, vector in zip(candidates, vectors, strict=True):
             candidate.cosine = float(vector @ query_vector)
-            candidate.coverage = _coverage(weights, [candidate.text])
+            own = _coverage(weights, [candidate.text])
+            candidate.coverage = own + 0.5 * max(
+                0.0, article_coverage[candidate.passage.article_id] - own
+            )
             candidate.score = (
                 _QUESTION_WEIGHT * candidate.cosine
                 + _COVERAGE_WEIGHT * candidate.coverage
                 + _RANK_WEIGHT / candidate.rank
             )
+
+    def _article_text(self, article_id: str) -> str:
+        article = self.kb.article(article_id)
+        return f"{article.title} {article.text}" if article else ""
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors, cached: the same sentences come back for related questions."""

