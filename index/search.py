@@ -1,8 +1,12 @@
 """Hybrid search over one loaded index version: FAISS (dense) + bm25s (lexical), fused.
 
-Fusion is weighted reciprocal rank fusion: each list contributes
-``weight / (RRF_K + rank)``. Ranks rather than raw scores, because BM25 and
-cosine scores live on unrelated scales that shift with every query.
+Fusion is a convex combination of normalized scores, not reciprocal rank fusion:
+BM25 is divided by the query's best BM25 score, the cosine is stretched between
+the 50th and the best cosine of the query, and the two are mixed 0.6 : 0.4.
+Measured on ../shared/eval/pquad_val (bench/retrieval.py; tuned on the even
+questions, checked on the odd ones), article hit@1: BM25 alone 93.9, dense alone
+85.2, RRF (k=60) 93.9, this fusion 95.9. Ranks throw away how far ahead the
+leader is; a BM25 match on a rare name is worth more than a rank.
 """
 
 from __future__ import annotations
@@ -22,10 +26,8 @@ from index.store import IndexMissing, current_version, version_dir
 
 log = logging.getLogger(__name__)
 
-RRF_K = 60
-CANDIDATES = 50
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
+CANDIDATES = 50  # from each retriever; also the depth of the cosine's floor
+LEXICAL_WEIGHT = 0.6
 
 
 @dataclass(frozen=True)
@@ -131,20 +133,28 @@ class KnowledgeBase:
         self, query: str, top_k: int = 5, timings: dict[str, float] | None = None
     ) -> list[Passage]:
         snapshot = self._snapshot
-        expanded = expand_dates(query)
         dense = snapshot.dense_ranking(self.embedder, query, CANDIDATES, timings)
-        lexical = snapshot.lexical_ranking(expanded, CANDIDATES, timings)
-        fused: dict[int, float] = {}
-        for weight, ranking in ((DENSE_WEIGHT, dense), (LEXICAL_WEIGHT, lexical)):
-            for rank, (chunk_id, _) in enumerate(ranking, start=1):
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (RRF_K + rank)
+        lexical = snapshot.lexical_ranking(expand_dates(query), CANDIDATES, timings)
+        cosines = dict(dense)
+        for chunk_id, _ in lexical:  # lexical-only candidates get their cosine too
+            if chunk_id not in cosines:
+                cosines[chunk_id] = snapshot.cosine(self.embedder, query, chunk_id)
+        floor = dense[-1][1] if len(dense) >= CANDIDATES else min(cosines.values(), default=0.0)
+        top = dense[0][1] if dense else 1.0
+        best_lexical = lexical[0][1] if lexical else 1.0
+        lexical_scores = dict(lexical)
+        fused = {
+            chunk_id: LEXICAL_WEIGHT * lexical_scores.get(chunk_id, 0.0) / best_lexical
+            + (1 - LEXICAL_WEIGHT) * max(0.0, cosine - floor) / max(top - floor, 1e-6)
+            for chunk_id, cosine in cosines.items()
+        }
         best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
-        dense_pos = {cid: (i, s) for i, (cid, s) in enumerate(dense, start=1)}
+        dense_pos = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
         lexical_pos = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
         passages = []
         for chunk_id, score in best:
             passage = snapshot.passage(chunk_id, score)
-            passage.dense_rank, passage.dense_score = dense_pos.get(chunk_id, (None, None))
+            passage.dense_rank, passage.dense_score = dense_pos.get(chunk_id), cosines[chunk_id]
             passage.lexical_rank = lexical_pos.get(chunk_id)
             passages.append(passage)
         return passages
@@ -237,6 +247,9 @@ class _Snapshot:
             timings["embed_ms"] = (t1 - t0) * 1000
             timings["dense_ms"] = (time.perf_counter() - t1) * 1000
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+
+    def cosine(self, embedder, query: str, chunk_id: int) -> float:
+        return float(self.dense.reconstruct(int(chunk_id)) @ embedder.encode_query(query))
 
     def lexical_ranking(
         self, query: str, k: int, timings: dict[str, float] | None = None

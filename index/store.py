@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 KEEP_OLD_VERSIONS = 2
 PASSAGE_TEXT_FOR_TITLE = "{title}\n{text}"
+# BM25 parameters tuned on pquad_val (see index/search.py): short passages want
+# little length normalization.
+LEXICAL_K1, LEXICAL_B = 0.9, 0.4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -287,7 +290,7 @@ def _write_search_files(
         dense.add_with_ids(vectors, ids)
     faiss.write_index(dense, str(folder / "vectors.faiss"))
     np.save(folder / "chunk_ids.npy", ids)
-    lexical = bm25s.BM25()
+    lexical = bm25s.BM25(k1=LEXICAL_K1, b=LEXICAL_B)
     corpus_tokens = [r[1].split() or ["<empty>"] for r in rows] or [["<empty>"]]
     lexical.index(corpus_tokens, show_progress=False)
     lexical.save(str(folder / "lexical"))

@@ -1,0 +1,51 @@
+"""`pasokh eval` on the dev set (real figures) and on the PQuAD format (a small sample)."""
+
+import json
+
+import pytest
+
+from bot import cli
+from bot.answering import Answerer
+from bot.evaluation import evaluate
+
+
+def test_dev_set_figures(seed_kb, dev_questions):
+    report = evaluate(Answerer(seed_kb), dev_questions)
+    answerable = [q for q in dev_questions if q["answerable"]]
+    assert report["answerable"] == len(answerable)
+    assert report["passages"]["hit@3"] == 100.0
+    assert report["answer_accuracy"] == 100.0
+    assert report["declined_out_of_corpus"] == report["out_of_corpus"] == 2
+    assert report["wrongly_declined"] == 0
+    assert report["latency"]["p50_ms"] > 0
+
+
+@pytest.fixture()
+def tiny_pquad(tmp_path):
+    articles = [
+        {"id": "p1", "title": "رود کارون", "text": "کارون پرآب‌ترین رود ایران است و از زردکوه بختیاری سرچشمه می‌گیرد."},
+        {"id": "p2", "title": "دماوند", "text": "دماوند بلندترین قله ایران با ارتفاع ۵۶۱۰ متر در رشته کوه البرز است."},
+    ]  # fmt: skip
+    questions = [
+        {"id": "1", "question": "بلندترین قله ایران کدام است؟", "gold_article": "p2", "answers": ["دماوند"]},
+        {"id": "2", "question": "کارون از کجا سرچشمه می‌گیرد؟", "gold_article": "p1", "answers": ["زردکوه بختیاری"]},
+    ]  # fmt: skip
+    (tmp_path / "articles.jsonl").write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8"
+    )
+    (tmp_path / "questions.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), "utf-8"
+    )
+    return tmp_path
+
+
+def test_pquad_format_through_the_command(tiny_pquad, capsys, monkeypatch, embedder):
+    monkeypatch.setattr(cli, "load_embedder", lambda settings: embedder)
+    index_dir = tiny_pquad / "idx"
+    code = cli.main(
+        ["eval", str(tiny_pquad / "questions.jsonl"), "--json", "-q", "--index-dir", str(index_dir)]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["passages"]["hit@1"] == 100.0 and report["passages"]["questions"] == 2
+    assert report["answer_accuracy"] == 100.0 and report["wrongly_declined"] == 0
