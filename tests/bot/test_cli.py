@@ -104,6 +104,7 @@ def test_ask_conversation_follows_up(seed_index_dir, capsys, monkeypatch):
         stdin=stdin, monkeypatch=monkeypatch,
     )  # fmt: skip
     first, second = (json.loads(line) for line in out.splitlines())
+    assert code == 0 and not first["abstained"]
     assert "ناصر کنعانی" in second["answer"]
     assert [s["article_id"] for s in second["sources"]] == ["004_87a0e038c51b7fc2"]
 

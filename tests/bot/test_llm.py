@@ -3,6 +3,7 @@
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -12,7 +13,7 @@ from bot.llm import LlmPhraser
 
 class FakeOpenAI(BaseHTTPRequestHandler):
     mode = "ok"
-    requests: list[dict] = []
+    requests: ClassVar[list[dict]] = []
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
