@@ -51,7 +51,7 @@ _QUESTION_WEIGHT, _COVERAGE_WEIGHT, _RANK_WEIGHT = 1.0, 0.12, 0.02
 _LIST_BONUS = 0.01  # per enumeration comma, up to five, on "who accompanied…" questions
 # A sentence next to the best one joins the answer when it adds this much of the
 # question's weight ("…چهارمین سفر… . او … برای سومین بار…") and scores nearly as well.
-NEIGHBOUR_GAIN, NEIGHBOUR_MARGIN = 0.05, 0.08
+NEIGHBOUR_GAIN, NEIGHBOUR_MARGIN = 0.25, 0.08
 
 
 @dataclass
