@@ -27,8 +27,10 @@ class Embedder:
     def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
-        torch.set_num_threads(max(1, os.cpu_count() or 1))
+        transformers_logging.disable_progress_bar()  # "Loading weights" on every start
+        torch.set_num_threads(int(os.environ.get("PASOKH_TORCH_THREADS") or os.cpu_count() or 1))
         self.name = model
         if model == DEFAULT_MODEL:
             from index.model_conversion import ensure_default_model
