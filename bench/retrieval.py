@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from index.dates import expand_dates  # noqa: E402
 from index.embedding import Embedder  # noqa: E402
 from index.metrics import (  # noqa: E402
     first_hit_rank,
@@ -65,7 +66,25 @@ def main() -> None:
         }
     kb = KnowledgeBase(settings.index_dir, embedder)
 
-    methods = {"hybrid": kb.search, "bm25": kb.lexical_search, "dense": kb.dense_search}
+    def naive_rrf(question: str, top_k: int) -> list:
+        """Reciprocal rank fusion (k=60) of the same two lists: the baseline to beat."""
+        snap = kb._snapshot
+        fused: dict[int, float] = {}
+        for ranking in (
+            snap.dense_ranking(embedder, question, 50),
+            snap.lexical_ranking(expand_dates(question), 50),
+        ):
+            for rank, (chunk_id, _) in enumerate(ranking, start=1):
+                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1 / (60 + rank)
+        best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
+        return [snap.passage(chunk_id, score) for chunk_id, score in best]
+
+    methods = {
+        "hybrid": kb.search,
+        "bm25": kb.lexical_search,
+        "dense": kb.dense_search,
+        "rrf": naive_rrf,
+    }
     for q in questions[:20]:  # warm-up: caches, lazy imports
         kb.search(q["question"], 5)
     embedder._encode_query_cached.cache_clear()
