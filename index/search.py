@@ -15,7 +15,8 @@ import json
 import logging
 import sqlite3
 import threading
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,11 +72,6 @@ class Passage:
             "start": self.start,
             "end": self.end,
         }
-
-
-@dataclass
-class SearchTimings:
-    values_ms: dict[str, float] = field(default_factory=dict)
 
 
 class KnowledgeBase:
@@ -237,8 +233,6 @@ class _Snapshot:
     ) -> list[tuple[int, float]]:
         if self.dense.ntotal == 0:
             return []
-        import time
-
         t0 = time.perf_counter()
         vector = embedder.encode_query(query)
         t1 = time.perf_counter()
@@ -254,8 +248,6 @@ class _Snapshot:
     def lexical_ranking(
         self, query: str, k: int, timings: dict[str, float] | None = None
     ) -> list[tuple[int, float]]:
-        import time
-
         t0 = time.perf_counter()
         tokens = [t for t in matching_tokens(query) if t in self.lexical_vocab]
         if not tokens or len(self.chunk_ids) == 0:

@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -71,15 +72,15 @@ CREATE INDEX IF NOT EXISTS chunks_article ON chunks(article_id);
 """
 
 
-class IndexError_(Exception):
+class IndexProblem(Exception):
     """A problem with the index directory that the user can act on."""
 
 
-class IndexMissing(IndexError_):
+class IndexMissing(IndexProblem):
     pass
 
 
-class ModelMismatch(IndexError_):
+class ModelMismatch(IndexProblem):
     pass
 
 
@@ -139,7 +140,7 @@ def writer_lock(index_dir: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-class Embeds:
+class Embeds(Protocol):
     """What the writer needs from a model (see index.embedding.Embedder)."""
 
     name: str
@@ -149,9 +150,6 @@ class Embeds:
     def encode_passages(self, texts: list[str]) -> np.ndarray: ...
 
     def count_tokens(self, text: str) -> int: ...
-
-
-ProgressFactory = Callable[[int, str], "contextlib.AbstractContextManager"]
 
 
 def update_index(
