@@ -20,8 +20,9 @@ Settings, all from the environment (read once, in :class:`TelegramSettings`):
 - ``PASOKH_SEND_RETRIES``: retries of a failed send (429, 5xx, network; default 3).
 - ``PASOKH_RELOAD_SECONDS``: how often the index directory is checked for a new
   version written by another process (default 10).
-- ``PASOKH_HEARTBEAT_FILE``: a file touched on every such check (default: none); a
-  container healthcheck tests its age.
+- ``PASOKH_HEARTBEAT_FILE``: a file the event loop touches every 10 s (or every
+  PASOKH_RELOAD_SECONDS if shorter; default: no file); a container healthcheck tests its
+  age (older than 60 s: the bot is stuck).
 - ``TELEGRAM_POLL_TIMEOUT``: long-polling timeout in seconds (default 10).
 - ``TELEGRAM_WEBHOOK_SECRET``: secret token checked on webhook requests (webhook mode).
 - ``TELEGRAM_WEBHOOK_LISTEN``: address the webhook server binds (default 0.0.0.0).
@@ -81,6 +82,7 @@ from bot.rendering import render_answer_html, render_answer_text, split_message
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_SECONDS = 10.0
 TYPING_INTERVAL = 4.0  # Telegram shows "typing…" for about 5 s
 MAX_QUESTION_CHARS = 1000
 SOURCES_PER_PAGE = 8
@@ -332,7 +334,7 @@ class PasokhBot:
         self._answer_lock = asyncio.Lock()  # one answer at a time: the model uses every core
         self._upload_lock = asyncio.Lock()
         self._reload_lock = threading.Lock()
-        self._watcher: asyncio.Task | None = None
+        self._tasks: list[asyncio.Task] = []
 
     # -- wiring ----------------------------------------------------------------------
     def register(self, app: Application) -> None:
@@ -359,7 +361,10 @@ class PasokhBot:
         self.username = app.bot.username or ""
         await self._set_commands(app)
         self._beat()
-        self._watcher = asyncio.create_task(self._watch(), name="pasokh-index-watcher")
+        self._tasks = [
+            asyncio.create_task(self._watch(), name="pasokh-index-watcher"),
+            asyncio.create_task(self._heartbeat(), name="pasokh-heartbeat"),
+        ]
         if self.announce:
             print(
                 f"pasokh telegram: running as @{self.username}; index {self.kb.version} "
@@ -369,11 +374,11 @@ class PasokhBot:
             )
 
     async def post_stop(self, app: Application) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
+                await task
+        self._tasks = []
 
     async def _set_commands(self, app: Application) -> None:
         everyone = [BotCommand(name, text) for name, text in texts.COMMANDS]
@@ -396,6 +401,12 @@ class PasokhBot:
                 await asyncio.to_thread(self.reload_index)
             except Exception as err:  # a broken new version: keep serving the old one
                 log.error("could not load the new index version: %s", err)
+
+    async def _heartbeat(self) -> None:
+        """Touch the heartbeat file from the event loop: its age tells a healthcheck
+        whether the loop (and so the bot) still runs."""
+        while True:
+            await asyncio.sleep(min(self.settings.reload_seconds, HEARTBEAT_SECONDS))
             self._beat()
 
     def reload_index(self) -> bool:
@@ -454,23 +465,22 @@ class PasokhBot:
         quote: bool,
     ) -> None:
         thread_id = message.message_thread_id if message.is_topic_message else None
+        last = len(pieces) - 1
         for i, piece in enumerate(pieces):
-            reply = (
-                ReplyParameters(message.message_id, allow_sending_without_reply=True)
-                if quote and i == 0
-                else None
-            )
-            await self.retrying(
-                lambda piece=piece, reply=reply, last=(i == len(pieces) - 1): bot.send_message(
-                    chat_id=message.chat_id,
-                    text=piece,
-                    parse_mode=parse_mode,
-                    reply_markup=markup if last else None,
-                    reply_parameters=reply,
-                    message_thread_id=thread_id,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
+            kwargs = {
+                "chat_id": message.chat_id,
+                "text": piece,
+                "parse_mode": parse_mode,
+                "reply_markup": markup if i == last else None,
+                "reply_parameters": ReplyParameters(
+                    message.message_id, allow_sending_without_reply=True
                 )
-            )
+                if quote and i == 0
+                else None,
+                "message_thread_id": thread_id,
+                "link_preview_options": LinkPreviewOptions(is_disabled=True),
+            }
+            await self.retrying(lambda kwargs=kwargs: bot.send_message(**kwargs))
 
     async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run a Bot API call, again after a 429 (its retry_after), a 5xx or a network
@@ -868,6 +878,7 @@ def run_telegram(args: argparse.Namespace) -> int:
     except ConfigError as err:
         raise CliError(str(err)) from None
     install_log_redaction(settings.token)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta
     if not getattr(args, "debug", False):
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.WARNING)

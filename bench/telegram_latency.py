@@ -1,0 +1,164 @@
+"""Telegram answer latency against the stand-in Bot API server: prints figures.
+
+The real bot (python-telegram-bot over HTTP on loopback, the real model, the seed index)
+answers the dev questions. Latency is the time from the moment getUpdates hands an
+update to the bot until the server receives the sendMessage that answers it. Each
+question comes from its own chat (no follow-up effects) and caches are cleared between
+phases, so every answer is computed afresh:
+
+- sequential: one question at a time (what one user sees);
+- burst: all questions at once (queueing behind the one-answer-at-a-time lock).
+
+    python bench/telegram_latency.py [--data tests/data/dev_seed_qa.jsonl] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from bot.answering import Answerer  # noqa: E402
+from bot.telegram_bot import TelegramSettings, build_application, running  # noqa: E402
+from index.embedding import Embedder  # noqa: E402
+from index.metrics import latency_summary, read_jsonl  # noqa: E402
+from index.readers import read_paths  # noqa: E402
+from index.search import KnowledgeBase  # noqa: E402
+from index.settings import IndexSettings  # noqa: E402
+from index.store import update_index  # noqa: E402
+
+TOKEN = "1000:bench-token"
+WARM_UP = "سفر وزیر خارجه به مسکو چه هدفی داشت؟"
+
+
+def load_stub():
+    path = ROOT / "tests" / "bot" / "telegram_stub_server.py"
+    spec = importlib.util.spec_from_file_location("pasokh_telegram_stub_server", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def default_data() -> Path:
+    shared = ROOT.parent / "shared" / "eval" / "dev_seed_qa.jsonl"
+    return shared if shared.exists() else ROOT / "tests" / "data" / "dev_seed_qa.jsonl"
+
+
+class TimedAnswerer:
+    """The answerer, recording how long each answer() call computes."""
+
+    def __init__(self, inner: Answerer) -> None:
+        self.inner, self.kb = inner, inner.kb
+        self.compute_ms: list[float] = []
+
+    def answer(self, question, conversation=None, top_k=5):
+        started = time.perf_counter()
+        try:
+            return self.inner.answer(question, conversation, top_k)
+        finally:
+            self.compute_ms.append((time.perf_counter() - started) * 1000)
+
+    def clear_caches(self) -> None:
+        self.inner._sentence_vectors.clear()
+        cache_clear = getattr(self.kb.embedder.encode_query, "cache_clear", None)
+        inner_cache = getattr(self.kb.embedder, "_encode_query_cached", None)
+        for clear in (cache_clear, getattr(inner_cache, "cache_clear", None)):
+            if clear:
+                clear()
+        self.compute_ms.clear()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", default=str(default_data()))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+
+    stub = load_stub()
+    questions = [row["question"] for row in read_jsonl(Path(args.data))]
+    settings_ix = IndexSettings.from_env()
+    embedder = Embedder(settings_ix.model, settings_ix.cache_dir)
+    index_dir = Path(tempfile.mkdtemp(prefix="pasokh-bench-")) / "index"
+    update_index(index_dir, embedder, read_paths([ROOT / "seeds"]).articles, fresh=True)
+    answerer = TimedAnswerer(Answerer(KnowledgeBase(index_dir, embedder)))
+    results: dict[str, dict] = {}
+
+    with stub.StubBotApi(TOKEN) as api:
+        settings = TelegramSettings.from_env(
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_BASE_URL": api.base_url,
+                "PASOKH_RATE_LIMIT_PER_MINUTE": "0",
+            }
+        )
+        app = build_application(settings, answerer)
+        chat_ids = iter(range(10_000, 1_000_000))
+
+        def latency_of(message: dict, timeout: float = 120.0) -> float:
+            reply = api.wait_for_call(
+                "sendMessage",
+                where=lambda c: (
+                    c.chat_id == message["chat"]["id"]
+                    and (c.json_param("reply_parameters") or {}).get("message_id")
+                    == message["message_id"]
+                ),
+                timeout=timeout,
+            )[0]
+            return (reply.at - api.delivered_at(api.update_id_of(message))) * 1000
+
+        def scenario() -> None:
+            latency_of(api.push_text(next(chat_ids), text=WARM_UP))  # load lazy parts once
+            answerer.clear_caches()
+            sequential = [latency_of(api.push_text(next(chat_ids), text=q)) for q in questions]
+            results["sequential"] = {
+                "n": len(sequential),
+                **latency_summary(sequential),
+                "max_ms": max(sequential),
+                "answer_compute": latency_summary(answerer.compute_ms),
+            }
+            answerer.clear_caches()
+            pushed = [api.push_text(next(chat_ids), text=q) for q in questions]
+            burst = [latency_of(m) for m in pushed]
+            results["burst"] = {
+                "n": len(burst),
+                **latency_summary(burst),
+                "max_ms": max(burst),
+                "answer_compute": latency_summary(answerer.compute_ms),
+            }
+
+        async def run() -> None:
+            async with running(app, poll_timeout=1.0):
+                await asyncio.to_thread(scenario)
+
+        asyncio.run(run())
+
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    print(
+        f"Telegram update -> sendMessage latency, {len(questions)} dev questions, stand-in server"
+    )
+    for phase, r in results.items():
+        compute = r["answer_compute"]
+        print(
+            f"  {phase:<10} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
+            f"max {r['max_ms']:7.1f} ms   (answer() alone: p50 {compute['p50_ms']:.1f}, "
+            f"p95 {compute['p95_ms']:.1f} ms)"
+        )
+
+
+if __name__ == "__main__":
+    main()

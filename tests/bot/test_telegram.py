@@ -1,0 +1,766 @@
+"""The Telegram bot, run for real (python-telegram-bot over HTTP) against a stand-in Bot API
+server on loopback: no Telegram, the real model, the seed index."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot import telegram_texts as texts
+from bot.answering import Answerer
+from bot.rendering import render_answer_html, split_message
+from bot.telegram_bot import (
+    ConfigError,
+    PasokhBot,
+    TelegramSettings,
+    UserRateLimit,
+    build_application,
+    redact,
+    running,
+)
+from index.readers import Article
+from index.search import KnowledgeBase
+from index.store import current_version, update_index
+
+
+def _load_stub():
+    path = Path(__file__).with_name("telegram_stub_server.py")
+    spec = importlib.util.spec_from_file_location("pasokh_telegram_stub_server", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up here
+    spec.loader.exec_module(module)
+    return module
+
+
+stub = _load_stub()
+StubBotApi = stub.StubBotApi
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "1234567890:AAH-test_Secret-Token_never_in_logs"
+ADMIN, USER, OTHER = 42, 1001, 1002
+Q_LEFT = "امیرعبداللهیان کی تهران را به مقصد مسکو ترک کرد؟"
+Q_FOLLOW = "چه کسانی او را در این سفر همراهی کردند؟"
+SEED_A, SEED_B = "000_42826dca8da319ad", "004_87a0e038c51b7fc2"
+
+
+# -- harness -------------------------------------------------------------------------
+@pytest.fixture()
+def api():
+    with StubBotApi(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture()
+def kb(seed_index_copy, embedder) -> KnowledgeBase:
+    return KnowledgeBase(seed_index_copy, embedder)
+
+
+def run_bot(
+    api,
+    answerer,
+    scenario: Callable[[PasokhBot], None],
+    env: dict[str, str] | None = None,
+    configure: Callable[[PasokhBot], None] | None = None,
+) -> PasokhBot:
+    """Run the bot against `api` while `scenario` (blocking: it pushes updates and waits for
+    calls) runs in a worker thread; stop it cleanly afterwards."""
+    settings = TelegramSettings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "PASOKH_ADMIN_IDS": str(ADMIN),
+            **(env or {}),
+        }
+    )
+    app = build_application(settings, answerer)
+    pasokh = app.bot_data["pasokh"]
+    if configure is not None:
+        configure(pasokh)
+
+    async def main() -> None:
+        async with running(app, poll_timeout=1.0):
+            await asyncio.to_thread(scenario, pasokh)
+
+    asyncio.run(main())
+    return pasokh
+
+
+def replies_to(api, message: dict, count: int = 1, timeout: float = 60.0) -> list:
+    """The sendMessage calls that answer `message` (the first piece quotes it)."""
+    chat_id = message["chat"]["id"]
+    first = api.wait_for_call(
+        "sendMessage",
+        where=lambda c: (
+            c.chat_id == chat_id
+            and (c.json_param("reply_parameters") or {}).get("message_id") == message["message_id"]
+        ),
+        timeout=timeout,
+    )
+    if count == 1:
+        return first
+    start = first[0]
+    return api.wait_for_call(
+        "sendMessage", where=lambda c: c.chat_id == chat_id and c.at >= start.at, count=count
+    )
+
+
+def buttons(call) -> dict[str, str]:
+    markup = call.json_param("reply_markup") or {"inline_keyboard": []}
+    return {b["text"]: b["callback_data"] for row in markup["inline_keyboard"] for b in row}
+
+
+def sent_message(call) -> dict:
+    """The message the bot sent with `call`, as Telegram would show it in an update."""
+    return {
+        "message_id": 5_000_000 + len(call.text),
+        "date": int(time.time()),
+        "chat": {"id": call.chat_id, "type": "private"},
+        "from": {"id": stub.BOT_ID, "is_bot": True, "first_name": "Pasokh"},
+        "text": call.text,
+    }
+
+
+# -- answering -----------------------------------------------------------------------
+@pytest.mark.timeout(120)
+def test_question_answered_from_seeds_with_buttons_and_no_token_in_logs(api, kb, caplog):
+    caplog.set_level(logging.DEBUG)
+    answerer = Answerer(kb)
+
+    def scenario(pasokh):
+        question = api.push_text(USER, text=Q_LEFT)
+        (answer,) = replies_to(api, question)
+        assert "بامداد سه شنبه" in answer.text
+        assert "<b>منابع:</b>" in answer.text and "خبرمهم" in answer.text
+        assert answer.params["parse_mode"] == "HTML"
+        typing = api.calls("sendChatAction")
+        assert typing and typing[0].params["action"] == "typing" and typing[0].at < answer.at
+        keys = buttons(answer)
+        assert set(keys) == {"متن کامل", "منابع بیشتر"}
+
+        shown = sent_message(answer)
+        api.push_callback(USER, shown, keys["متن کامل"])
+        passage = api.wait_for_call("sendMessage", where=lambda c: "متن کامل منبع" in c.text)[0]
+        assert "در راس هیأتی بلندپایه" in passage.text
+        api.push_callback(USER, shown, keys["منابع بیشتر"])
+        more = api.wait_for_call("sendMessage", where=lambda c: "منابع بیشتر" in c.text)[0]
+        assert "«" in more.text
+        api.push_callback(USER, shown, "p:no-such-answer")
+        stale = api.wait_for_call(
+            "answerCallbackQuery", where=lambda c: c.params.get("text") == texts.STALE_BUTTON
+        )[0]
+        assert stale.params.get("show_alert") in ("true", True)
+        api.wait_for_call("answerCallbackQuery", count=3)
+
+    pasokh = run_bot(api, answerer, scenario)
+    assert pasokh.stats.served == 1 and len(pasokh.stats.latencies_ms) == 1
+    commands = api.calls("setMyCommands")
+    everyone = json.loads(commands[0].params["commands"])
+    assert {c["command"] for c in everyone} == {"start", "help", "ask", "sources", "new"}
+    assert all(re.search(r"[\u0600-\u06FF]", c["description"]) for c in everyone)
+    assert any(json.loads(c.params.get("scope", "{}")).get("chat_id") == ADMIN for c in commands)
+    # httpx logs every request URL, which holds the token: it is replaced everywhere.
+    assert "getUpdates" in caplog.text and "<token>" in caplog.text
+    assert TOKEN not in caplog.text
+    assert all(TOKEN not in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.timeout(120)
+def test_start_help_sources_and_new(api, kb):
+    def scenario(pasokh):
+        start = api.push_text(USER, text="/start")
+        (reply,) = replies_to(api, start)
+        assert "<b>۲</b> مقاله" in reply.text and "۱۵ مارس" in reply.text
+        assert texts.DEFAULT_EXAMPLES[0] in reply.text
+
+        help_ = api.push_text(USER, text="/help")
+        (reply,) = replies_to(api, help_)
+        assert "/new" in reply.text and "@" + stub.BOT_USERNAME in reply.text
+        assert "مدیران" not in reply.text
+        admin_help = api.push_text(ADMIN, text="/help")
+        assert "مدیران" in replies_to(api, admin_help)[0].text
+
+        sources = api.push_text(USER, text="/sources")
+        (reply,) = replies_to(api, sources)
+        assert SEED_A in reply.text and SEED_B in reply.text and "صفحه‌ی ۱ از ۱" in reply.text
+
+        new = api.push_text(USER, text="/new")
+        assert replies_to(api, new)[0].text == texts.NEW_CONVERSATION
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+@pytest.mark.timeout(120)
+def test_sources_are_paged_with_buttons(api, seed_index_copy, embedder):
+    articles = [
+        Article(
+            id=f"page-{i:02d}",
+            title=f"دیدار شماره {i} وزیران",
+            text=f"وزیر خارجه در دیدار شماره {i} با همتای خود درباره همکاری‌های اقتصادی گفت‌وگو کرد.",
+            sources=["خبرگزاری آزمایشی"],
+        )
+        for i in range(10)
+    ]
+    update_index(seed_index_copy, embedder, articles)
+    answerer = Answerer(KnowledgeBase(seed_index_copy, embedder))
+
+    def scenario(pasokh):
+        sources = api.push_text(USER, text="/sources")
+        (page1,) = replies_to(api, sources)
+        assert "صفحه‌ی ۱ از ۲" in page1.text
+        keys = buttons(page1)
+        assert list(keys.values()) == ["src:1"]
+        api.push_callback(USER, sent_message(page1), "src:1")
+        (edit,) = api.wait_for_call("editMessageText")
+        assert "صفحه‌ی ۲ از ۲" in edit.text and buttons(edit) == {"→ قبلی": "src:0"}
+        api.wait_for_call("answerCallbackQuery")
+
+    run_bot(api, answerer, scenario)
+
+
+@pytest.mark.timeout(120)
+def test_html_in_question_and_article_is_escaped(api, seed_index_copy, embedder):
+    article = Article(
+        id="html-article",
+        title="<b>سفر</b> وزیر خارجه ونزوئلا به کامپالا & <script>",
+        text=(
+            "به گزارش <i>خبرگزاری</i> آزمایشی، وزیر امور خارجه ونزوئلا روز دوشنبه برای دیدار با "
+            "همتای <b>اوگاندایی</b> خود به کامپالا سفر کرد & گفت <script>alert(1)</script> "
+            "این سفر آغاز همکاری تازه است.\n"
+            "دو وزیر درباره گسترش تجارت قهوه و نفت میان دو کشور گفت‌وگو کردند."
+        ),
+        sources=["<a href='x'>منبع</a>"],
+    )
+    update_index(seed_index_copy, embedder, [article])
+    answerer = Answerer(KnowledgeBase(seed_index_copy, embedder))
+
+    def scenario(pasokh):
+        question = api.push_text(
+            USER, text="<b>وزیر امور خارجه ونزوئلا</b> برای دیدار با چه کسی به کامپالا سفر کرد؟ &"
+        )
+        (reply,) = replies_to(api, question)  # the stand-in refuses HTML that does not parse
+        assert "کامپالا" in reply.text
+        assert "&lt;script&gt;" in reply.text and "<script>" not in reply.text
+        assert "&amp;" in reply.text and "&lt;b&gt;سفر&lt;/b&gt;" in reply.text
+        stub.check_telegram_html(reply.text)
+        shown = sent_message(reply)
+        api.push_callback(USER, shown, buttons(reply)["متن کامل"])
+        passage = api.wait_for_call("sendMessage", where=lambda c: "متن کامل منبع" in c.text)[0]
+        assert "&lt;i&gt;خبرگزاری&lt;/i&gt;" in passage.text
+
+    run_bot(api, answerer, scenario)
+    assert not [c for c in api.calls("sendMessage") if c.status != 200]
+
+
+class _LongPhraser:
+    """Stands in for a language model that writes a very long answer."""
+
+    sentence = "وزیر امور خارجه در این سفر با همتای خود درباره <همکاری> & تجارت گفت‌وگو کرد. "
+
+    def phrase(self, question, parts):
+        return "\n".join(self.sentence * 12 for _ in range(9))
+
+
+@pytest.mark.timeout(120)
+def test_long_answer_is_split_at_boundaries(api, kb):
+    answerer = Answerer(kb, phraser=_LongPhraser())
+
+    def scenario(pasokh):
+        question = api.push_text(USER, text=Q_LEFT)
+        api.wait_for_call("sendMessage", where=lambda c: c.chat_id == USER and buttons(c))
+        pieces = [c for c in api.calls("sendMessage") if c.chat_id == USER]
+        assert len(pieces) >= 3 and all(c.status == 200 for c in pieces)
+        first_reply = pieces[0].json_param("reply_parameters")
+        assert first_reply["message_id"] == question["message_id"]
+        assert all(not c.params.get("reply_parameters") for c in pieces[1:])
+        assert all(not buttons(c) for c in pieces[:-1]) and buttons(pieces[-1])
+        for piece in pieces:
+            assert stub.check_telegram_html(piece.text) <= 4096
+        words = " ".join(c.text for c in pieces).split()
+        expected = render_answer_html(answerer.answer(Q_LEFT)).split()
+        assert words == expected  # nothing lost, no word cut in two
+
+    run_bot(api, answerer, scenario)
+
+
+def test_split_message_keeps_tags_and_words_whole():
+    line = "<b>سفر</b> وزیر &amp; هیأت به مسکو رفت. " * 40
+    text = "\n".join([line] * 6) + "<b>" + "کلمه‌ای " * 900 + "</b>"
+    pieces = split_message(text)
+    assert len(pieces) > 2
+    for piece in pieces:
+        assert len(piece) <= 4096
+        stub.check_telegram_html(piece)  # balanced tags, no cut entity
+    rejoined = " ".join(pieces)
+    for tag in ("<b>", "</b>"):
+        rejoined = rejoined.replace(tag, " ")
+    assert rejoined.split() == text.replace("<b>", " ").replace("</b>", " ").split()
+    assert split_message("کوتاه") == ["کوتاه"]
+
+
+# -- flood control and server errors -------------------------------------------------
+@pytest.mark.timeout(120)
+@pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
+def test_429_and_500_survived_with_the_answer_delivered(api, kb):
+    def scenario(pasokh):
+        api.fail_next("sendMessage", 1, 429, retry_after=1)
+        question = api.push_text(USER, text=Q_LEFT)
+        (reply,) = replies_to(api, question)
+        refused = [c for c in api.calls("sendMessage") if c.status == 429]
+        assert len(refused) == 1 and reply.at - refused[0].at >= 1.0  # waited retry_after
+        assert "بامداد سه شنبه" in reply.text
+
+        api.fail_next("sendMessage", 2, 500)
+        question = api.push_text(OTHER, text="علیرضا حقیقیان چه سمتی دارد؟")
+        (reply,) = replies_to(api, question)
+        assert len([c for c in api.calls("sendMessage") if c.status == 500]) == 2
+        assert "حقیقیان" in reply.text
+
+    pasokh = run_bot(api, Answerer(kb), scenario)
+    assert pasokh.stats.served == 2
+
+
+# -- per-user rate limit -------------------------------------------------------------
+@pytest.mark.timeout(120)
+def test_rate_limited_user_gets_a_polite_message(api, kb):
+    def scenario(pasokh):
+        asked = [api.push_text(USER, text=Q_LEFT) for _ in range(3)]
+        replies = [replies_to(api, m)[0] for m in asked]
+        limited = [r for r in replies if "حد مجاز" in r.text]
+        assert len(limited) == 1 and "۲ پرسش در دقیقه" in limited[0].text
+        other = api.push_text(OTHER, text=Q_LEFT)
+        assert "بامداد سه شنبه" in replies_to(api, other)[0].text
+
+    pasokh = run_bot(api, Answerer(kb), scenario, env={"PASOKH_RATE_LIMIT_PER_MINUTE": "2"})
+    assert pasokh.stats.rate_limited == 1 and pasokh.stats.served == 3
+
+
+def test_user_rate_limit_window():
+    now = [0.0]
+    limit = UserRateLimit(2, clock=lambda: now[0])
+    assert limit.check(1) == 0 and limit.check(1) == 0
+    assert limit.check(1) == pytest.approx(60.0)
+    assert limit.check(2) == 0
+    now[0] = 30.0
+    assert limit.check(1) == pytest.approx(30.0)
+    now[0] = 60.0
+    assert limit.check(1) == 0
+    assert UserRateLimit(0).check(1) == 0
+
+
+# -- admins add articles -------------------------------------------------------------
+NEW_ARTICLE = (
+    "سفر وزیر خارجه به ابوجا\n"
+    "به گزارش خبرگزاری آزمایشی، وزیر امور خارجه روز چهارشنبه برای گفت‌وگو درباره همکاری‌های "
+    "کشاورزی به ابوجا پایتخت نیجریه سفر کرد.\n"
+    "در این سفر وزیر با رئیس‌جمهور نیجریه درباره صادرات گندم و کود شیمیایی گفت‌وگو کرد.\n"
+)
+
+
+@pytest.mark.timeout(180)
+def test_admin_upload_lands_in_the_index_and_a_non_admins_does_not(api, kb):
+    before = kb.version
+
+    def scenario(pasokh):
+        refused = api.push_document(
+            OTHER, OTHER, "../../etc/nigeria-visit.txt", NEW_ARTICLE.encode()
+        )
+        assert replies_to(api, refused)[0].text == texts.UPLOAD_ADMINS_ONLY
+        assert not api.calls("getFile") and not api.calls("download")
+        assert kb.version == before
+
+        upload = api.push_document(
+            ADMIN, ADMIN, "../../etc/nigeria-visit.txt", NEW_ARTICLE.encode()
+        )
+        (report,) = replies_to(api, upload, timeout=90)
+        assert "افزوده (۱)" in report.text and "nigeria-visit" in report.text
+        assert "../" not in report.text and "etc" not in report.text
+        assert api.calls("getFile") and api.calls("download")
+        assert kb.version != before and kb.article("nigeria-visit") is not None
+
+        question = api.push_text(
+            USER, text="وزیر امور خارجه برای گفت‌وگو درباره چه همکاری‌هایی به ابوجا سفر کرد؟"
+        )
+        assert "کشاورزی" in replies_to(api, question)[0].text
+
+        bad = b'{"id": "ok-1", "title": "\xd8\xaa", "text": "%s"}\n{not json\n' % (
+            "وزیر خارجه به لیما سفر کرد و با همتای خود دیدار کرد.".encode()
+        )
+        mixed = api.push_document(ADMIN, ADMIN, "batch.jsonl", bad)
+        (report,) = replies_to(api, mixed, timeout=90)
+        assert (
+            "ok-1" in report.text and "ردشده (۱)" in report.text and "batch.jsonl:2" in report.text
+        )
+
+        big = api.push_document(ADMIN, ADMIN, "big.txt", NEW_ARTICLE.encode() * 10)
+        (report,) = replies_to(api, big)
+        assert "over the" in report.text and "limit" in report.text
+        assert len(api.calls("getFile")) == 2  # refused by its announced size, not downloaded
+
+        pdf = api.push_document(ADMIN, ADMIN, "<scan> & co.pdf", b"%PDF-1.4")
+        (report,) = replies_to(api, pdf)
+        assert (
+            "unsupported file type .pdf" in report.text
+            and "&lt;scan&gt; &amp; co.pdf" in report.text
+        )
+        assert len(api.calls("getFile")) == 2  # the .pdf was never downloaded
+
+    def configure(pasokh):
+        pasokh.max_upload_bytes = 4000
+
+    run_bot(api, Answerer(kb), scenario, configure=configure)
+    assert current_version(kb.index_dir) == kb.version
+    assert kb.article("ok-1") is not None
+
+
+@pytest.mark.timeout(120)
+def test_admin_commands_refused_to_others_and_stats_and_reload(api, kb, embedder):
+    def scenario(pasokh):
+        for command in ("/stats", "/reload"):
+            refused = api.push_text(USER, text=command)
+            assert replies_to(api, refused)[0].text == texts.ADMINS_ONLY
+        question = api.push_text(ADMIN, text=Q_LEFT)
+        replies_to(api, question)
+        deadline = time.monotonic() + 10
+        while not pasokh.stats.served and time.monotonic() < deadline:
+            time.sleep(0.01)  # counted once the send has returned, a moment after it arrives
+        stats = api.push_text(ADMIN, text="/stats")
+        (reply,) = replies_to(api, stats)
+        assert "مقاله‌ها: ۲" in reply.text and "پرسش‌های پاسخ‌داده: ۱" in reply.text
+        assert (
+            "میانه" in reply.text
+            and kb.version in reply.text
+            and "multilingual-e5-small" in reply.text
+        )
+
+        # another process (`pasokh index add`) writes a new version; /reload picks it up
+        update_index(kb.index_dir, embedder, [Article(id="extra", title="ت", text=NEW_ARTICLE)])
+        reload_ = api.push_text(ADMIN, text="/reload")
+        (reply,) = replies_to(api, reload_)
+        assert "به‌روز شد" in reply.text and "۳ مقاله" in reply.text
+        again = api.push_text(ADMIN, text="/reload")
+        assert "تغییری نکرده" in replies_to(api, again)[0].text
+
+    run_bot(api, Answerer(kb), scenario, env={"PASOKH_RELOAD_SECONDS": "3600"})
+
+
+@pytest.mark.timeout(120)
+def test_watcher_swaps_to_a_new_index_version_without_failing_a_question(
+    api, kb, embedder, tmp_path
+):
+    heartbeat = tmp_path / "heartbeat"
+    before = kb.version
+
+    def scenario(pasokh):
+        assert heartbeat.exists()
+        first_beat = heartbeat.stat().st_mtime_ns
+        question = api.push_text(USER, text=Q_LEFT)
+        api.wait_for_call("sendChatAction")  # the question is in flight
+        update_index(kb.index_dir, embedder, [Article(id="extra", title="ت", text=NEW_ARTICLE)])
+        assert "بامداد سه شنبه" in replies_to(api, question)[0].text
+        deadline = time.monotonic() + 20
+        while not pasokh.stats.reloads and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert kb.version != before and kb.article("extra") is not None
+        assert pasokh.stats.reloads == 1
+        time.sleep(0.7)
+        assert heartbeat.stat().st_mtime_ns > first_beat
+        later = api.push_text(
+            USER, text="وزیر امور خارجه برای گفت‌وگو درباره چه همکاری‌هایی به ابوجا سفر کرد؟"
+        )
+        assert "کشاورزی" in replies_to(api, later)[0].text
+
+    env = {"PASOKH_RELOAD_SECONDS": "0.5", "PASOKH_HEARTBEAT_FILE": str(heartbeat)}
+    run_bot(api, Answerer(kb), scenario, env=env)
+
+
+# -- conversations -------------------------------------------------------------------
+def _source_ids(text: str) -> set[str]:
+    return set(re.findall(r"شناسه: (\S+?)\)", text))
+
+
+@pytest.mark.timeout(120)
+def test_follow_up_in_the_same_chat(api, kb):
+    def scenario(pasokh):
+        first = api.push_text(USER, text=Q_LEFT)
+        assert _source_ids(replies_to(api, first)[0].text) == {SEED_A}
+        follow = api.push_text(USER, text=Q_FOLLOW)
+        assert _source_ids(replies_to(api, follow)[0].text) == {SEED_A}  # "this trip"
+
+        fresh = api.push_text(OTHER, text=Q_FOLLOW)  # no earlier question in this chat
+        assert _source_ids(replies_to(api, fresh)[0].text) == {SEED_A, SEED_B}
+
+        replies_to(api, api.push_text(USER, text="/new"))
+        after_new = api.push_text(USER, text=Q_FOLLOW)
+        assert _source_ids(replies_to(api, after_new)[0].text) == {SEED_A, SEED_B}
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+# -- groups and other messages -------------------------------------------------------
+GROUP = -100123
+
+
+@pytest.mark.timeout(120)
+def test_groups_answer_only_when_addressed(api, kb):
+    mention = "@" + stub.BOT_USERNAME
+
+    def scenario(pasokh):
+        quiet = api.push_text(GROUP, USER, Q_LEFT, chat_type="supergroup")
+        sticker_fields = {"sticker": {"file_id": "S", "file_unique_id": "S", "type": "regular",
+                                      "width": 1, "height": 1, "is_animated": False,
+                                      "is_video": False}}  # fmt: skip
+        api.push_message(api.message(GROUP, USER, "supergroup", **sticker_fields))
+        text = f"{mention} {Q_LEFT}"
+        mentioned = api.push_text(
+            GROUP, USER, text, chat_type="supergroup",
+            entities=[{"type": "mention", "offset": 0, "length": len(mention)}],
+        )  # fmt: skip
+        (reply,) = replies_to(api, mentioned)
+        assert "بامداد سه شنبه" in reply.text
+
+        bot_message = {**sent_message(reply), "chat": {"id": GROUP, "type": "supergroup"}}
+        follow = api.push_text(GROUP, OTHER, Q_FOLLOW, chat_type="supergroup", reply_to=bot_message)
+        assert _source_ids(replies_to(api, follow)[0].text) == {SEED_A}
+
+        ask = api.push_text(GROUP, USER, f"/ask@{stub.BOT_USERNAME} علیرضا حقیقیان چه سمتی دارد؟",
+                            chat_type="supergroup")  # fmt: skip
+        assert "حقیقیان" in replies_to(api, ask)[0].text
+        empty_ask = api.push_text(GROUP, USER, "/ask", chat_type="supergroup")
+        assert "/ask" in replies_to(api, empty_ask)[0].text
+
+        in_group = [c for c in api.calls("sendMessage") if c.chat_id == GROUP]
+        quoted = [(c.json_param("reply_parameters") or {}).get("message_id") for c in in_group]
+        assert quiet["message_id"] not in quoted and len(in_group) == 4
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+@pytest.mark.timeout(120)
+def test_non_text_messages_get_a_short_polite_reply(api, kb):
+    kinds = {
+        "sticker": {"file_id": "S", "file_unique_id": "S", "type": "regular", "width": 1,
+                    "height": 1, "is_animated": False, "is_video": False},
+        "photo": [{"file_id": "P", "file_unique_id": "P", "width": 1, "height": 1}],
+        "voice": {"file_id": "V", "file_unique_id": "V", "duration": 2},
+    }  # fmt: skip
+
+    def scenario(pasokh):
+        for kind, value in kinds.items():
+            message = api.message(USER, USER, **{kind: value})
+            api.push_message(message)
+            assert replies_to(api, message)[0].text == texts.NON_TEXT
+        english = api.push_text(USER, text="hello, who are you?")
+        assert replies_to(api, english)[0].text == texts.NOT_PERSIAN
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+# -- errors --------------------------------------------------------------------------
+class _Exploding:
+    """An answerer that fails on one question, as a bug would."""
+
+    def __init__(self, inner):
+        self.inner, self.kb = inner, inner.kb
+
+    def answer(self, question, conversation=None, top_k=5):
+        if "منفجر" in question:
+            raise RuntimeError(f"boom {TOKEN}")
+        return self.inner.answer(question, conversation, top_k)
+
+
+@pytest.mark.timeout(120)
+def test_a_failing_update_is_reported_and_the_bot_goes_on(api, kb, caplog):
+    def scenario(pasokh):
+        bad = api.push_text(USER, text="این پرسش منفجر می‌شود؟")
+        assert replies_to(api, bad)[0].text == texts.ERROR
+        good = api.push_text(USER, text=Q_LEFT)
+        assert "بامداد سه شنبه" in replies_to(api, good)[0].text
+
+    pasokh = run_bot(api, _Exploding(Answerer(kb)), scenario)
+    assert pasokh.stats.errors == 1
+    assert "boom <token>" in caplog.text and TOKEN not in caplog.text
+
+
+class _Slow:
+    def __init__(self, inner, seconds):
+        self.inner, self.kb, self.seconds = inner, inner.kb, seconds
+
+    def answer(self, question, conversation=None, top_k=5):
+        time.sleep(self.seconds)
+        return self.inner.answer(question, conversation, top_k)
+
+
+@pytest.mark.timeout(120)
+def test_typing_is_resent_during_long_work(api, kb):
+    def configure(pasokh):
+        pasokh.typing_interval = 0.4
+
+    def scenario(pasokh):
+        question = api.push_text(USER, text=Q_LEFT)
+        (reply,) = replies_to(api, question)
+        typing = [c for c in api.calls("sendChatAction") if c.at < reply.at]
+        assert len(typing) >= 4
+
+    run_bot(api, _Slow(Answerer(kb), 2.0), scenario, configure=configure)
+
+
+# -- settings ------------------------------------------------------------------------
+def test_settings_from_env(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text(TOKEN + "\n")
+    settings = TelegramSettings.from_env(
+        {
+            "TELEGRAM_BOT_TOKEN_FILE": str(secret),
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081/bot/",
+            "PASOKH_ADMIN_IDS": " 1, 22 ,333",
+        }
+    )
+    assert settings.token == TOKEN and TOKEN not in repr(settings)
+    assert settings.api_base_url == "http://127.0.0.1:8081"
+    assert settings.admin_ids == {1, 22, 333} and settings.rate_limit_per_minute == 10
+    env_wins = TelegramSettings.from_env(
+        {"TELEGRAM_BOT_TOKEN": "1:env", "TELEGRAM_BOT_TOKEN_FILE": str(secret)}
+    )
+    assert env_wins.token == "1:env" and env_wins.admin_ids == frozenset()
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN"):
+        TelegramSettings.from_env({})
+    with pytest.raises(ConfigError, match="PASOKH_ADMIN_IDS"):
+        TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN": "1:x", "PASOKH_ADMIN_IDS": "me"})
+    with pytest.raises(ConfigError, match="TOKEN_FILE") as err:
+        TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN_FILE": str(tmp_path / "missing")})
+    assert TOKEN not in str(err.value)
+    assert redact(f"url /bot{TOKEN}/getMe") == "url /bot<token>/getMe"
+
+
+# -- the real command, as a process ----------------------------------------------------
+def _pasokh(
+    api, index_dir: Path, *extra: str, token: str = TOKEN, env: dict[str, str] | None = None
+) -> subprocess.Popen:
+    environment = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": token,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "PASOKH_ADMIN_IDS": str(ADMIN),
+        "TELEGRAM_POLL_TIMEOUT": "1",
+        **(env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "telegram", "--index-dir", str(index_dir), *extra],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _drain(process: subprocess.Popen, sink: list[str]) -> threading.Thread:
+    thread = threading.Thread(target=lambda: sink.extend(process.stderr), daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.timeout(180)
+def test_sigterm_stops_cleanly_after_the_update_in_hand(api, seed_index_copy):
+    process = _pasokh(api, seed_index_copy, "--debug")
+    stderr: list[str] = []
+    reader = _drain(process, stderr)
+    try:
+        api.wait_for_call("getUpdates", timeout=120)
+        first = api.push_text(USER, text=Q_LEFT)
+        assert "بامداد سه شنبه" in replies_to(api, first)[0].text
+        second = api.push_text(OTHER, text="علیرضا حقیقیان چه سمتی دارد؟")
+        deadline = time.monotonic() + 30
+        while api.delivered_at(api.update_id_of(second)) is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        api.wait_for_call("sendChatAction", where=lambda c: c.chat_id == OTHER)
+        process.send_signal(signal.SIGTERM)  # the second question is being answered
+        assert process.wait(timeout=60) == 0
+        assert "حقیقیان" in replies_to(api, second, timeout=1)[0].text
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    log_text = "".join(stderr)
+    assert "running as @" + stub.BOT_USERNAME in log_text
+    assert "<token>" in log_text and TOKEN not in log_text  # --debug logs every request URL
+
+
+@pytest.mark.timeout(180)
+def test_rejected_token_is_not_printed(api, seed_index_copy):
+    wrong = "999999:wrong-Token-that-must-not-show"
+    process = _pasokh(api, seed_index_copy, token=wrong)
+    try:
+        _, err = process.communicate(timeout=150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2
+    assert "pasokh: error: InvalidToken" in err and "<token>" in err
+    assert wrong not in err
+
+
+@pytest.mark.timeout(180)
+def test_webhook_mode_answers_a_posted_update(api, seed_index_copy):
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/pasokh-hook"
+    env = {"TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1", "TELEGRAM_WEBHOOK_SECRET": "s3cret"}
+    process = _pasokh(api, seed_index_copy, "--webhook-url", url, "--port", str(port), env=env)
+    try:
+        (hook,) = api.wait_for_call("setWebhook", timeout=120)
+        assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret"
+        message = api.message(USER, USER, text=Q_LEFT)
+        body = json.dumps({"update_id": 1, "message": message}).encode()
+
+        def post(secret: str) -> int:
+            request = urllib.request.Request(
+                url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-Telegram-Bot-Api-Secret-Token": secret,
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    return response.status
+            except urllib.error.HTTPError as err:
+                return err.code
+
+        deadline = time.monotonic() + 30
+        while True:  # setWebhook may come a moment before the server listens
+            try:
+                first = post("wrong")
+                break
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert first == 403
+        assert post("s3cret") == 200
+        assert "بامداد سه شنبه" in replies_to(api, message)[0].text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
