@@ -191,14 +191,21 @@ def update_index(
                 db.execute("PRAGMA foreign_keys = ON")
                 db.executescript(_SCHEMA)
                 _apply_changes(db, embedder, articles, remove_ids, report, progress)
-                db.commit()
-                report.version = _write_search_files(db, staging, embedder, report)
+                unchanged = live is not None and not report.changed_anything
+                if not unchanged:
+                    db.commit()
+                    report.version = _write_search_files(db, staging, embedder, report)
             finally:
                 db.close()
-            final = version_dir(index_dir, report.version)
-            os.rename(staging, final)
-            _fsync_dir(final.parent)
-            _point_current(index_dir, report.version)
+            if unchanged:  # the same articles again: the live version stays, untouched
+                shutil.rmtree(staging)
+                report.version = live
+                report.articles, report.chunks = manifest["articles"], manifest["chunks"]
+            else:
+                final = version_dir(index_dir, report.version)
+                os.rename(staging, final)
+                _fsync_dir(final.parent)
+                _point_current(index_dir, report.version)
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise

@@ -50,8 +50,10 @@ def test_add_again_and_change_and_remove(seed_index_copy, embedder):
     assert counting.embedded and all("ژنو" in t for t in counting.embedded)
 
     counting.embedded.clear()
+    version = current_version(seed_index_copy)
     again = update_index(seed_index_copy, counting, [NEW])
     assert again.unchanged == ["n1"] and not again.changed_anything
+    assert current_version(seed_index_copy) == version == again.version  # nothing rewritten
     assert counting.embedded == []  # nothing embedded twice
 
     changed = Article(**{**NEW.__dict__, "text": NEW.text + " دو طرف بر ادامه گفت‌وگو تاکید کردند."})
