@@ -32,7 +32,7 @@ def default_seeds_dir() -> Path:
 
 
 # -- shared plumbing ----------------------------------------------------------------
-def _settings(args: argparse.Namespace):
+def index_settings(args: argparse.Namespace):
     from index.settings import IndexSettings
 
     return IndexSettings.from_env(getattr(args, "index_dir", None))
@@ -63,7 +63,8 @@ def _read(args: argparse.Namespace, paths: list[Path], settings):
     return result
 
 
-def _write(args, settings, embedder, articles=(), remove_ids=(), fresh=False):
+def write_articles(args, settings, embedder, articles=(), remove_ids=(), fresh=False):
+    """update_index with a progress bar of passages embedded (none with --quiet)."""
     from index.chunking import chunk_text
     from index.store import update_index
 
@@ -106,7 +107,7 @@ def ensure_index(args: argparse.Namespace, settings, embedder) -> None:
     result = _read(args, [seeds], settings)
     if not result.articles:
         raise CliError(f"no articles to index in {seeds}")
-    report = _write(args, settings, embedder, result.articles, fresh=True)
+    report = write_articles(args, settings, embedder, result.articles, fresh=True)
     if not args.quiet:
         print(_report_line(report), file=sys.stderr)
 
@@ -115,7 +116,7 @@ def open_answerer(args: argparse.Namespace):
     from bot.answering import Answerer
     from index.search import KnowledgeBase
 
-    settings = _settings(args)
+    settings = index_settings(args)
     embedder = load_embedder(settings)
     ensure_index(args, settings, embedder)
     return Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
@@ -123,21 +124,21 @@ def open_answerer(args: argparse.Namespace):
 
 # -- index commands ------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = index_settings(args)
     paths = [Path(p) for p in args.paths] or [default_seeds_dir()]
     result = _read(args, paths, settings)
     if not result.articles:
         raise CliError("no articles could be read; the existing index is unchanged")
-    report = _write(args, settings, load_embedder(settings), result.articles, fresh=True)
+    report = write_articles(args, settings, load_embedder(settings), result.articles, fresh=True)
     print(_report_line(report))
     return EXIT_SKIPPED if result.problems else EXIT_OK
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    settings = _settings(args)
+    settings = index_settings(args)
     result = _read(args, [Path(p) for p in args.paths], settings)
     if result.articles:
-        report = _write(args, settings, load_embedder(settings), result.articles)
+        report = write_articles(args, settings, load_embedder(settings), result.articles)
         print(_report_line(report))
     else:
         print("nothing to add", file=sys.stderr)
@@ -147,9 +148,9 @@ def cmd_index_add(args: argparse.Namespace) -> int:
 def cmd_index_remove(args: argparse.Namespace) -> int:
     from index.store import read_manifest
 
-    settings = _settings(args)
+    settings = index_settings(args)
     read_manifest(settings.index_dir)  # a clear error when there is no index
-    report = _write(args, settings, load_embedder(settings), remove_ids=args.article_ids)
+    report = write_articles(args, settings, load_embedder(settings), remove_ids=args.article_ids)
     for missing in report.missing:
         print(f"not in the index: {missing}", file=sys.stderr)
     print(_report_line(report))
@@ -159,7 +160,7 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 def cmd_index_stats(args: argparse.Namespace) -> int:
     from index.store import read_manifest
 
-    settings = _settings(args)
+    settings = index_settings(args)
     manifest = read_manifest(settings.index_dir)
     stats = {**manifest, "index_dir": str(settings.index_dir)}
     if args.json:

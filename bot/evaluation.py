@@ -82,7 +82,7 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from bot.cli import _settings, _write, load_embedder, open_answerer
+    from bot.cli import index_settings, load_embedder, open_answerer, write_articles
     from index.readers import read_paths
     from index.search import KnowledgeBase
 
@@ -95,10 +95,10 @@ def run_eval(args: argparse.Namespace) -> int:
         if not args.index_dir:
             digest = hashlib.sha256(articles_path.read_bytes()).hexdigest()[:12]
             args.index_dir = str(Path("var") / "eval" / f"{articles_path.parent.name}-{digest}")
-        settings = _settings(args)
+        settings = index_settings(args)
         embedder = load_embedder(settings)
         result = read_paths([articles_path], settings.max_file_bytes)
-        _write(args, settings, embedder, result.articles)  # unchanged articles cost nothing
+        write_articles(args, settings, embedder, result.articles)  # unchanged articles cost nothing
         answerer = Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
     else:
         answerer = open_answerer(args)

@@ -871,7 +871,7 @@ async def running(app: Application, poll_timeout: float = 1.0) -> AsyncIterator[
 def run_telegram(args: argparse.Namespace) -> int:
     """`pasokh telegram`: long polling (default) or a webhook; SIGTERM or Ctrl-C stops it
     cleanly after the updates in hand, and it returns 0."""
-    from bot.cli import CliError, _settings, open_answerer
+    from bot.cli import CliError, index_settings, open_answerer
 
     try:
         settings = TelegramSettings.from_env()
@@ -883,10 +883,10 @@ def run_telegram(args: argparse.Namespace) -> int:
         for name in ("httpx", "httpcore"):
             logging.getLogger(name).setLevel(logging.WARNING)
     try:
-        index_settings = _settings(args)
+        settings_for_index = index_settings(args)
         answerer = open_answerer(args)
         app = build_application(
-            settings, answerer, index_settings.max_file_bytes, announce=not args.quiet
+            settings, answerer, settings_for_index.max_file_bytes, announce=not args.quiet
         )
         if args.webhook_url:
             app.run_webhook(
