@@ -20,6 +20,7 @@ import math
 import re
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -183,7 +184,7 @@ class Answerer:
         if coverage < MIN_COVERAGE or (
             coverage < SURE_COVERAGE and best.cosine < MIN_SENTENCE_COSINE
         ):
-            return self._decline(answer)
+            return self._decline(answer, passages)
         is_list = bool(_LIST_QUESTION_RE.search(question))
         if is_list:  # a list is answered by the sentence that enumerates
             for c in candidates:
@@ -203,13 +204,18 @@ class Answerer:
         answer.text = self._answer_text(answer.parts)
         return answer
 
-    def _decline(self, answer: Answer) -> Answer:
-        topics = [a.title for a in self.kb.articles()[:5]]
+    def _decline(self, answer: Answer, passages: Sequence[Passage] = ()) -> Answer:
+        """Say what the articles do cover: all titles of a small collection, else the
+        articles nearest to the question."""
+        articles = self.kb.articles()
+        if len(articles) <= 5:
+            topics = [a.title for a in articles]
+            lead = f"{len(articles)} مقاله‌ی نمایه‌شده درباره‌ی این موضوع‌ها هستند: "
+        else:
+            topics = list(dict.fromkeys(p.title for p in passages))[:3]
+            lead = f"نزدیک‌ترین مقاله‌ها به این پرسش، از میان {len(articles)} مقاله: "
         answer.covered_topics = topics
-        answer.text = (
-            "پاسخ این پرسش در مقاله‌های نمایه‌شده نیامده است. "
-            "این مقاله‌ها درباره‌ی این موضوع‌ها هستند: " + "؛ ".join(topics)
-        )
+        answer.text = "پاسخ این پرسش در مقاله‌های نمایه‌شده نیامده است. " + lead + "؛ ".join(topics)
         return answer
 
     def _answer_text(self, parts: list[AnswerPart]) -> str:
