@@ -45,6 +45,7 @@ PASSAGE_TEXT_FOR_TITLE = "{title}\n{text}"
 # BM25 parameters tuned on pquad_val (see index/search.py): short passages want
 # little length normalization.
 LEXICAL_K1, LEXICAL_B = 0.9, 0.4
+EMBED_BATCH = 32  # passages per model call, across articles
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
@@ -242,15 +243,32 @@ def _apply_changes(
             continue
         (report.changed if article.id in known else report.added).append(article.id)
         pending.append((article, digest))
-    done = 0
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    for article, digest in pending:
+    batch: list[tuple[Article, str, list]] = []
+    done = 0
+    for i, (article, digest) in enumerate(pending):
         chunks = chunk_text(
             article.id, article.text, embedder.count_tokens, max_tokens=embedder.max_tokens - 32
         )
-        vectors = embedder.encode_passages(
-            [PASSAGE_TEXT_FOR_TITLE.format(title=article.title, text=c.text) for c in chunks]
-        )
+        batch.append((article, digest, chunks))
+        if sum(len(c) for _, _, c in batch) >= EMBED_BATCH or i == len(pending) - 1:
+            done += _embed_and_store(db, embedder, batch, now)
+            batch = []
+            if progress:
+                progress(done)
+
+
+def _embed_and_store(
+    db: sqlite3.Connection, embedder: Embeds, batch: list[tuple[Article, str, list]], now: str
+) -> int:
+    """Embed the chunks of several articles in one call (small articles make tiny batches)."""
+    texts = [
+        PASSAGE_TEXT_FOR_TITLE.format(title=article.title, text=c.text)
+        for article, _, chunks in batch
+        for c in chunks
+    ]
+    vectors = iter(embedder.encode_passages(texts))
+    for article, digest, chunks in batch:
         db.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
         db.execute(
             "INSERT OR REPLACE INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -267,14 +285,12 @@ def _apply_changes(
                 (
                     c.article_id, c.position, c.start, c.end, c.text,
                     " ".join(matching_tokens(f"{article.title}\n{c.text}")),
-                    vector.astype(np.float32).tobytes(),
+                    next(vectors).astype(np.float32).tobytes(),
                 )
-                for c, vector in zip(chunks, vectors, strict=True)
+                for c in chunks
             ],
         )  # fmt: skip
-        done += len(chunks)
-        if progress:
-            progress(done)
+    return len(texts)
 
 
 def _write_search_files(

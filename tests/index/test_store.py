@@ -73,10 +73,14 @@ def test_add_again_and_change_and_remove(seed_index_copy, embedder):
 
 def test_crash_half_way_keeps_previous_index(seed_index_copy, embedder):
     version = current_version(seed_index_copy)
-    second = Article(id="n2", title="دومی", text="متن دوم درباره سفر به پکن.", sources=[])
-    failing = CountingEmbedder(embedder, fail_after_calls=1)
+    many = [
+        Article(id=f"n{i}", title=f"خبر {i}", text=f"متن خبر شماره {i} درباره سفر به پکن.")
+        for i in range(80)
+    ]
+    failing = CountingEmbedder(embedder, fail_after_calls=1)  # the second batch fails
     with pytest.raises(RuntimeError, match="simulated crash"):
-        update_index(seed_index_copy, failing, [NEW, second])
+        update_index(seed_index_copy, failing, many)
+    assert failing.embedded  # it did get half-way
     assert current_version(seed_index_copy) == version
     assert not [p for p in (seed_index_copy / "versions").iterdir() if p.name.startswith(".")]
     kb = KnowledgeBase(seed_index_copy, embedder)
