@@ -282,8 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if not args.debug:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        for noisy in ("httpx", "bm25s"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     started = time.perf_counter()
     try:
         code = args.func(args)

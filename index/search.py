@@ -23,7 +23,7 @@ import numpy as np
 
 from index.dates import expand_dates
 from index.persian import matching_tokens
-from index.store import IndexMissing, current_version, version_dir
+from index.store import IndexMissing, current_version, import_bm25s, version_dir
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,9 @@ class _Snapshot:
     """Everything of one version folder, read once."""
 
     def __init__(self, folder: Path) -> None:
-        import bm25s
         import faiss
+
+        bm25s = import_bm25s()
 
         self.folder = folder
         self.manifest = json.loads((folder / "manifest.json").read_text("utf-8"))

@@ -293,11 +293,20 @@ def _embed_and_store(
     return len(texts)
 
 
+def import_bm25s():
+    """bm25s sets its own logger to DEBUG on import; keep it at the application's level."""
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.getLogger().getEffectiveLevel())
+    return bm25s
+
+
 def _write_search_files(
     db: sqlite3.Connection, folder: Path, embedder: Embeds, report: UpdateReport
 ) -> str:
-    import bm25s
     import faiss
+
+    bm25s = import_bm25s()
 
     rows = db.execute("SELECT id, tokens, vector FROM chunks ORDER BY id").fetchall()
     ids = np.array([r[0] for r in rows], dtype=np.int64)
