@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.conversation import Conversation, Turn, resolve
-from index.dates import date_mentions, expand_dates
+from index.dates import date_mentions, date_variants
 from index.persian import content_stems, matching_tokens, sentence_spans, word_tokens
 from index.search import KnowledgeBase, Passage
 
@@ -44,6 +44,10 @@ MIN_SENTENCE_COSINE = 0.85  # in between, the best sentence must be this close
 # A second article's best sentence within this much of the best one, on a question
 # that does not single out either article, is shown as another report.
 SECOND_REPORT_MARGIN = 0.04
+# …and only when the two sentences say the same kind of thing (two delegations: cosine
+# 0.92 between them; a sentence naming Lavrov and another naming him on another matter:
+# 0.87; e5's cosines are compressed into a narrow band).
+PARALLEL_SENTENCE_COSINE = 0.89
 _LIST_QUESTION_RE = re.compile(
     r"چه کسانی|چه افرادی|کدام افراد|چه کسی‌ها|اسامی|نام (?:افراد|اعضا)|همراهان|فهرست|"
     r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی"
@@ -175,9 +179,15 @@ class Answerer:
             return self._decline(answer)
         # Sentences are judged against the question as asked; the words a follow-up
         # borrowed from earlier turns only steered the search.
-        weights = self._token_weights(expand_dates(question))
+        top_texts = [p.title + " " + p.text for p in passages[:3]]
+        weights, coverage = max(
+            (
+                (w, _coverage(w, top_texts))
+                for w in map(self._token_weights, date_variants(question))
+            ),
+            key=lambda pair: pair[1],
+        )
         candidates = self._candidates(passages[:CANDIDATE_PASSAGES])
-        coverage = _coverage(weights, [p.title + " " + p.text for p in passages[:3]])
         self._score(question, weights, candidates)
         best = max(candidates, key=lambda c: c.score)
         log.debug("coverage %.2f, best cosine %.3f: %s", coverage, best.cosine, best.text[:60])
@@ -291,6 +301,9 @@ class Answerer:
         best_tokens = set(matching_tokens(best_article.text))
         other_tokens = set(matching_tokens(other_article.text))
         if any((t in best_tokens) != (t in other_tokens) for t in weights):
+            return None
+        best_vector, other_vector = self._vectors([best.text, other.text])
+        if float(best_vector @ other_vector) < PARALLEL_SENTENCE_COSINE:
             return None
         return other
 

@@ -71,6 +71,27 @@ def expand_dates(text: str) -> str:
     return text if not extra else text + " " + " ".join(extra)
 
 
+def date_variants(text: str) -> list[str]:
+    """The text (normalized), then the same text with its dates in the other calendar.
+
+    For judging whether a passage covers a question: "۲۸ مارس" is covered by a
+    passage that says "هشتم فروردین", and must not count as two missing words.
+    """
+    normalized = normalize_for_matching(text)
+    variants = [normalized]
+    for pattern, day_group, month_group, year_group in (
+        (_DAY_MONTH_RE, 1, 2, 3),
+        (_MONTH_DAY_RE, 2, 1, 3),
+    ):
+        for m in pattern.finditer(normalized):
+            year = int(m.group(year_group)) if m.group(year_group) else None
+            for form in equivalent_dates(
+                int(m.group(day_group)), _canonical(m.group(month_group)), year
+            ):
+                variants.append(normalized[: m.start()] + form + normalized[m.end() :])
+    return list(dict.fromkeys(variants))
+
+
 def _canonical(month: str) -> str:
     return MONTH_VARIANTS.get(month, month)
 

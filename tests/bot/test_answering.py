@@ -109,3 +109,16 @@ def test_dates_and_digits_in_either_form(answerer, question, gold):
     answer = answerer.answer(question)
     assert not answer.abstained
     assert gold_in_text([[gold]], answer.text), answer.text
+
+
+def test_date_in_the_other_calendar_is_not_a_missing_word(answerer):
+    # The article says "هشتم فروردین"; 28 March is the same day.
+    answer = answerer.answer("امیرعبداللهیان در ۲۸ مارس کجا بود؟")
+    assert not answer.abstained
+    assert [p.article_id for p in answer.parts] == [FARVARDIN]
+    assert "مسکو" in answer.text
+
+
+def test_unrelated_sentences_of_two_articles_are_not_two_reports(answerer):
+    # Both articles name Lavrov, but not as two answers to the same question.
+    assert len(answerer.answer("لاوروف کیست؟").parts) == 1

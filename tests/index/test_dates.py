@@ -2,7 +2,7 @@
 
 import pytest
 
-from index.dates import date_mentions, equivalent_dates, expand_dates
+from index.dates import date_mentions, date_variants, equivalent_dates, expand_dates
 
 
 @pytest.mark.parametrize(
@@ -38,3 +38,11 @@ def test_no_date_no_change():
 def test_date_mentions_keep_original_text():
     text = "وی ۱۵ مارس (۲۴ اسفند) در مورد برجام گفت وگو میکنند. سه شنبه شب هشتم فروردین ماه"
     assert date_mentions(text) == ["۱۵ مارس (۲۴ اسفند)", "هشتم فروردین"]
+
+
+def test_date_variants_rewrite_the_date_in_the_other_calendar():
+    assert date_variants("امیرعبداللهیان در ۲۸ مارس کجا بود؟") == [
+        "امیرعبداللهیان در 28 مارس کجا بود؟",
+        "امیرعبداللهیان در 8 فروردین کجا بود؟",
+    ]
+    assert date_variants("بدون تاریخ") == ["بدون تاریخ"]
