@@ -25,6 +25,9 @@ from functools import lru_cache
 from hazm import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
 
 ZWNJ = "\u200c"
+# Bump when a rule below changes the lexical tokens: indexes built before are
+# re-tokenized on their next write (index.store), and flagged when loaded.
+TOKENIZATION = 2
 
 _CHAR_FOLDS = {
     "ي": "ی",

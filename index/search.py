@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from index.dates import expand_dates
-from index.persian import matching_tokens
+from index.persian import TOKENIZATION, matching_tokens
 from index.store import IndexMissing, current_version, import_bm25s, version_dir
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,12 @@ class KnowledgeBase:
             raise IndexMissing(
                 f"the index in {self.index_dir} was built with {snapshot.manifest['model']}, "
                 f"but the configured model is {self.embedder.name} (PASOKH_MODEL)"
+            )
+        if snapshot.manifest.get("tokenization") != TOKENIZATION:
+            log.warning(
+                "the index in %s was tokenized by older Persian rules; `pasokh index add` "
+                "(any file) or `pasokh index build` refreshes it",
+                self.index_dir,
             )
         return snapshot
 

@@ -34,7 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from index.chunking import chunk_text
-from index.persian import matching_tokens
+from index.persian import TOKENIZATION, matching_tokens
 from index.readers import Article
 
 log = logging.getLogger(__name__)
@@ -192,7 +192,10 @@ def update_index(
                 db.execute("PRAGMA foreign_keys = ON")
                 db.executescript(_SCHEMA)
                 _apply_changes(db, embedder, articles, remove_ids, report, progress)
-                unchanged = live is not None and not report.changed_anything
+                stale_tokens = live is not None and manifest.get("tokenization") != TOKENIZATION
+                if stale_tokens:  # the Persian rules changed since: re-tokenize, no re-embedding
+                    _retokenize(db)
+                unchanged = live is not None and not report.changed_anything and not stale_tokens
                 if not unchanged:
                     db.commit()
                     report.version = _write_search_files(db, staging, embedder, report)
@@ -293,6 +296,20 @@ def _embed_and_store(
     return len(texts)
 
 
+def _retokenize(db: sqlite3.Connection) -> None:
+    rows = db.execute(
+        "SELECT chunks.id, articles.title, chunks.text FROM chunks"
+        " JOIN articles ON articles.id = chunks.article_id"
+    ).fetchall()
+    db.executemany(
+        "UPDATE chunks SET tokens = ? WHERE id = ?",
+        [
+            (" ".join(matching_tokens(f"{title}\n{text}")), chunk_id)
+            for chunk_id, title, text in rows
+        ],
+    )
+
+
 def import_bm25s():
     """bm25s sets its own logger to DEBUG on import; keep it at the application's level."""
     import bm25s
@@ -330,6 +347,7 @@ def _write_search_files(
     version = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
     manifest = {
         "format_version": FORMAT_VERSION,
+        "tokenization": TOKENIZATION,
         "version": version,
         "model": embedder.name,
         "dimensions": embedder.dimensions,

@@ -122,3 +122,18 @@ def test_vectors_are_normalized_and_stored(seed_index_dir):
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-3)
     manifest = json.loads((seed_index_dir / "versions" / version / "manifest.json").read_text())
     assert manifest["chunks"] == index.ntotal
+
+
+def test_older_tokenization_is_refreshed_without_reembedding(seed_index_copy, embedder):
+    from index.persian import TOKENIZATION
+
+    live = seed_index_copy / "versions" / current_version(seed_index_copy) / "manifest.json"
+    manifest = json.loads(live.read_text())
+    live.write_text(json.dumps({**manifest, "tokenization": TOKENIZATION - 1}))
+    counting = CountingEmbedder(embedder)
+    report = update_index(seed_index_copy, counting, [])
+    assert counting.embedded == []
+    assert report.version != manifest["version"]
+    assert read_manifest(seed_index_copy)["tokenization"] == TOKENIZATION
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    assert kb.search("علیرضا حقیقیان", top_k=1)[0].article_id.startswith("000")
