@@ -96,24 +96,23 @@ class ConfigError(Exception):
     """A setting is missing or malformed; the message never contains the token."""
 
 
-def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+def _env_number(env: Mapping[str, str], name: str, default: float, kind: type = float):
     value = env.get(name, "").strip()
     if not value:
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{name} must be {what}, not {value!r}") from None
+
+
+def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
+    return _env_number(env, name, default, int)
 
 
 def _env_float(env: Mapping[str, str], name: str, default: float) -> float:
-    value = env.get(name, "").strip()
-    if not value:
-        return default
-    try:
-        return float(value)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, not {value!r}") from None
+    return _env_number(env, name, default, float)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from bot.telegram_bot import (
     TelegramSettings,
     UserRateLimit,
     build_application,
+    install_log_redaction,
     redact,
     running,
 )
@@ -642,6 +643,7 @@ def test_settings_from_env(tmp_path):
     with pytest.raises(ConfigError, match="TOKEN_FILE") as err:
         TelegramSettings.from_env({"TELEGRAM_BOT_TOKEN_FILE": str(tmp_path / "missing")})
     assert TOKEN not in str(err.value)
+    install_log_redaction(TOKEN)  # what run_telegram does with the token it reads
     assert redact(f"url /bot{TOKEN}/getMe") == "url /bot<token>/getMe"
 
 
