@@ -92,7 +92,6 @@ class Answer:
     search_query: str = ""
     phrased_by: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
-    covered_topics: list[str] = field(default_factory=list)
 
     @property
     def supporting_passage(self) -> str:
@@ -129,6 +128,7 @@ class Answerer:
         self.kb = kb
         self.phraser = phraser
         self._sentence_vectors: OrderedDict[tuple, np.ndarray] = OrderedDict()
+        self._article_token_sets: OrderedDict[tuple, frozenset[str]] = OrderedDict()
 
     @classmethod
     def from_env(cls, kb: KnowledgeBase) -> Answerer:
@@ -187,6 +187,8 @@ class Answerer:
             ),
             key=lambda pair: pair[1],
         )
+        if not weights and not follow_up:  # "؟", "این چیست؟": nothing to look for
+            return self._decline(answer, passages)
         candidates = self._candidates(passages[:CANDIDATE_PASSAGES])
         self._score(question, weights, candidates)
         best = max(candidates, key=lambda c: c.score)
@@ -218,13 +220,17 @@ class Answerer:
         """Say what the articles do cover: all titles of a small collection, else the
         articles nearest to the question."""
         articles = self.kb.articles()
+        if not articles:
+            answer.text = (
+                "هنوز مقاله‌ای نمایه نشده است؛ نخست مقاله‌ها را بیفزایید (pasokh index add)."
+            )
+            return answer
         if len(articles) <= 5:
             topics = [a.title for a in articles]
             lead = f"{len(articles)} مقاله‌ی نمایه‌شده درباره‌ی این موضوع‌ها هستند: "
         else:
             topics = list(dict.fromkeys(p.title for p in passages))[:3]
             lead = f"نزدیک‌ترین مقاله‌ها به این پرسش، از میان {len(articles)} مقاله: "
-        answer.covered_topics = topics
         answer.text = "پاسخ این پرسش در مقاله‌های نمایه‌شده نیامده است. " + lead + "؛ ".join(topics)
         return answer
 
@@ -298,8 +304,8 @@ class Answerer:
         other_article = self.kb.article(other.passage.article_id)
         if best_article is None or other_article is None:
             return None
-        best_tokens = set(matching_tokens(best_article.text))
-        other_tokens = set(matching_tokens(other_article.text))
+        best_tokens = self._article_tokens(best_article.id)
+        other_tokens = self._article_tokens(other_article.id)
         if any((t in best_tokens) != (t in other_tokens) for t in weights):
             return None
         best_vector, other_vector = self._vectors([best.text, other.text])
@@ -337,8 +343,8 @@ class Answerer:
         query_vector = embedder.encode_query(query)
         vectors = self._vectors([c.text for c in candidates])
         article_coverage = {
-            c.passage.article_id: _coverage(weights, [self._article_text(c.passage.article_id)])
-            for c in candidates
+            article_id: _coverage_of_tokens(weights, self._article_tokens(article_id))
+            for article_id in {c.passage.article_id for c in candidates}
         }
         for candidate, vector in zip(candidates, vectors, strict=True):
             candidate.cosine = float(vector @ query_vector)
@@ -352,9 +358,16 @@ class Answerer:
                 + _RANK_WEIGHT / candidate.rank
             )
 
-    def _article_text(self, article_id: str) -> str:
-        article = self.kb.article(article_id)
-        return f"{article.title} {article.text}" if article else ""
+    def _article_tokens(self, article_id: str) -> frozenset[str]:
+        """An article's lexical tokens, title included; computed once per index version."""
+        key = (self.kb.version, article_id)
+        if key not in self._article_token_sets:
+            article = self.kb.article(article_id)
+            text = f"{article.title} {article.text}" if article else ""
+            self._article_token_sets[key] = frozenset(matching_tokens(text))
+            while len(self._article_token_sets) > 2_000:
+                self._article_token_sets.popitem(last=False)
+        return self._article_token_sets[key]
 
     def _vectors(self, texts: list[str]) -> np.ndarray:
         """Sentence vectors, cached: the same sentences come back for related questions."""
@@ -372,18 +385,18 @@ class Answerer:
 
 def _coverage(weights: dict[str, float], texts: list[str]) -> float:
     """Share of the question's weight whose words (or their glued compounds) are in the texts."""
+    return _coverage_of_tokens(weights, {t for text in texts for t in matching_tokens(text)})
+
+
+def _coverage_of_tokens(weights: dict[str, float], tokens: set[str] | frozenset[str]) -> float:
     total = sum(weights.values())
     if total <= 0:
         return 1.0
-    present: set[str] = set()
-    for text in texts:
-        tokens = matching_tokens(text)
-        present.update(tokens)
-        present.update(_glued_parts(tokens, weights))
+    present = set(tokens) | _glued_parts(tokens, weights)
     return sum(w for t, w in weights.items() if t in present) / total
 
 
-def _glued_parts(tokens: list[str], weights: dict[str, float]) -> set[str]:
+def _glued_parts(tokens: set[str] | frozenset[str], weights: dict[str, float]) -> set[str]:
     """Question words inside a glued compound of the text ("بین", "الملل" in "بینالملل")."""
     found = set()
     for token in tokens:

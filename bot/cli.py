@@ -107,7 +107,8 @@ def ensure_index(args: argparse.Namespace, settings, embedder) -> None:
     result = _read(args, [seeds], settings)
     if not result.articles:
         raise CliError(f"no articles to index in {seeds}")
-    report = write_articles(args, settings, embedder, result.articles, fresh=True)
+    # Not fresh: if another process built one meanwhile, its articles stay.
+    report = write_articles(args, settings, embedder, result.articles)
     if not args.quiet:
         print(_report_line(report), file=sys.stderr)
 

@@ -14,14 +14,12 @@ def source_line(index: int, part) -> str:
     return f"[{index}] {part.title} — {source}{when} (شناسه: {part.article_id})"
 
 
-def render_answer_text(answer, bidi: bool = False, show_passage: bool = False) -> str:
+def render_answer_text(answer, bidi: bool = False) -> str:
     lines = [answer.text]
     if answer.parts:
         lines.append("")
         lines.append("منابع:")
         lines.extend(source_line(i, p) for i, p in enumerate(answer.parts, start=1))
-    if show_passage and answer.supporting_passage:
-        lines += ["", "متن کامل:", answer.supporting_passage]
     text = "\n".join(lines)
     return to_visual(text) if bidi else text
 

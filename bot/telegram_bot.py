@@ -746,9 +746,11 @@ class PasokhBot:
                     result = await asyncio.to_thread(read_file, path, self.max_upload_bytes, name)
                 report = None
                 if result.articles:
-                    report = await asyncio.to_thread(
-                        update_index, self.kb.index_dir, self.kb.embedder, result.articles
-                    )
+                    # The model (and its tokenizer) serves one thread at a time.
+                    async with self._answer_lock:
+                        report = await asyncio.to_thread(
+                            update_index, self.kb.index_dir, self.kb.embedder, result.articles
+                        )
                     await asyncio.to_thread(self.reload_index)
         except Exception as err:
             log.error("adding %r to the index failed: %s", name, err, exc_info=err)
@@ -906,5 +908,7 @@ def run_telegram(args: argparse.Namespace) -> int:
     except CliError as err:
         raise CliError(redact(str(err))) from None
     except Exception as err:
+        if args.debug:  # the traceback; log redaction keeps the token out of it
+            raise
         raise CliError(redact(f"{type(err).__name__}: {err}")) from None
     return 0

@@ -34,8 +34,9 @@ class Embedder:
         self.name = model
         if model == DEFAULT_MODEL:
             from index.model_conversion import ensure_default_model
+            from index.settings import IndexSettings
 
-            location = str(ensure_default_model(cache_dir or Path.home() / ".cache" / "pasokh"))
+            location = str(ensure_default_model(cache_dir or IndexSettings.from_env().cache_dir))
         else:
             location = model
         self.model = SentenceTransformer(location, device="cpu")

@@ -27,7 +27,7 @@ from hazm import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
 ZWNJ = "\u200c"
 # Bump when a rule below changes the lexical tokens: indexes built before are
 # re-tokenized on their next write (index.store), and flagged when loaded.
-TOKENIZATION = 2
+TOKENIZATION = 3
 
 _CHAR_FOLDS = {
     "ي": "ی",
@@ -101,7 +101,7 @@ _ORDINAL_BEFORE_MONTH_RE = re.compile(
     + "|".join(sorted(map(re.escape, _ORDINAL_WORDS), key=len, reverse=True))
     + r")\s+(?=(?:"
     + _MONTH_NAMES
-    + r")(?!\w))"
+    + r")(?![\w\u200c]))"
 )
 
 
@@ -155,13 +155,19 @@ def _stopwords() -> frozenset[str]:
         "چه", "چی", "چیست", "کی", "کجا", "چگونه", "چطور", "چرا", "کدام", "چند", "چقدر",
         "ایا", "است", "بود", "شد", "کرد", "را", "به", "در", "از", "که", "و", "با", "این",
         "ان", "برای", "تا", "هم", "نیز", "یا", "بر", "کیست", "کیستند", "چیستند", "کجاست",
-        "کدامند", "چندمین", "چندم", "زمانی", "زمان", "هنگامی", "سمتی", "سمت", "کسی", "کسانی", "افرادی", "چیزی",
-        "موضوعی", "مطلبی", "درباره", "دارد", "دارند", "بوده", "بودند", "هستند", "میشود",
+        "کدامند", "درباره", "دارد", "دارند", "بوده", "بودند", "هستند", "میشود",
     }  # fmt: skip
 
 
-def is_stopword(token: str) -> bool:
-    return token in _stopwords()
+# Words that only ask ("چه زمانی", "چه سمتی", "چه کسانی"): dropped from questions, but
+# kept in passages, where "زمان" or "سمت" can be what a sentence is about.
+QUESTION_WORDS = frozenset(
+    "چندمین چندم زمانی زمان هنگامی سمتی سمت کسی کسانی افرادی چیزی موضوعی مطلبی".split()
+)
+
+
+def is_stopword(token: str, question: bool = False) -> bool:
+    return token in _stopwords() or (question and token in QUESTION_WORDS)
 
 
 @lru_cache(maxsize=1)
@@ -178,9 +184,14 @@ def stem(token: str) -> str:
     return stemmed if len(stemmed) >= 3 else token
 
 
+def _words(text: str) -> list[str]:
+    """Normalized words, with month names in one spelling ("March" → "مارس")."""
+    return [MONTH_VARIANTS.get(w, w) for w in word_tokens(normalize_for_matching(text))]
+
+
 def content_words(text: str) -> list[str]:
-    """Normalized words of a text without stopwords: what a question is about."""
-    return [t for t in word_tokens(normalize_for_matching(text)) if not is_stopword(t)]
+    """A question's words without stopwords and asking words: what it is about."""
+    return [w for w in _words(text) if not is_stopword(w, question=True)]
 
 
 # Function words that never form a compound with their neighbour.
@@ -190,15 +201,15 @@ _NEVER_GLUED = frozenset(
 
 
 def content_stems(text: str) -> list[str]:
-    """Stems of a text's content words, in order: what coverage of a question is measured on."""
-    return [stem(w) for w in word_tokens(normalize_for_matching(text)) if not is_stopword(w)]
+    """Stems of a question's content words: what coverage of a question is measured on."""
+    return [stem(w) for w in content_words(text)]
 
 
 # Affixes hazm joins with a ZWNJ; as parts of a word they carry no meaning of their own.
 _AFFIX_PARTS = frozenset("ها های هایی ای ی می نمی تر ترین ام ات اش مان تان شان".split())
 
 
-def matching_tokens(text: str) -> list[str]:
+def matching_tokens(text: str, question: bool = False) -> list[str]:
     """Lexical-index tokens: stems of content words, parts of joined words, joined bigrams.
 
     A joined bigram ("بین"+"المللی" → "بینالمللی") lets a spaced compound meet
@@ -207,7 +218,7 @@ def matching_tokens(text: str) -> list[str]:
     """
     marked = _normalize_keeping_zwnj(text)
     words = [MONTH_VARIANTS.get(w, w) for w in word_tokens(marked.replace(ZWNJ, ""))]
-    tokens = [stem(w) for w in words if not is_stopword(w)]
+    tokens = [stem(w) for w in words if not is_stopword(w, question)]
     for joined in re.findall(r"\w+(?:\u200c\w+)+", marked):
         tokens.extend(
             stem(part)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ import numpy as np
 
 from index.dates import expand_dates
 from index.persian import TOKENIZATION, matching_tokens
-from index.store import IndexMissing, current_version, import_bm25s, version_dir
+from index.store import IndexMissing, ModelMismatch, current_version, import_bm25s, version_dir
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +56,6 @@ class Passage:
     end: int
     position: int
     score: float
-    dense_rank: int | None = None
-    lexical_rank: int | None = None
-    dense_score: float | None = None
 
     def as_dict(self) -> dict:
         return {
@@ -80,7 +76,6 @@ class KnowledgeBase:
     def __init__(self, index_dir: Path, embedder) -> None:
         self.index_dir = Path(index_dir)
         self.embedder = embedder
-        self._lock = threading.Lock()
         self._snapshot = self._load()
 
     # -- loading -----------------------------------------------------------------
@@ -90,7 +85,7 @@ class KnowledgeBase:
             raise IndexMissing(f"no index in {self.index_dir}; run `pasokh index build`")
         snapshot = _Snapshot(version_dir(self.index_dir, version))
         if snapshot.manifest["model"] != self.embedder.name:
-            raise IndexMissing(
+            raise ModelMismatch(
                 f"the index in {self.index_dir} was built with {snapshot.manifest['model']}, "
                 f"but the configured model is {self.embedder.name} (PASOKH_MODEL)"
             )
@@ -108,8 +103,7 @@ class KnowledgeBase:
         if current_version(self.index_dir) == self.version:
             return False
         snapshot = self._load()
-        with self._lock:
-            self._snapshot = snapshot
+        self._snapshot = snapshot  # one assignment: a search holds the snapshot it began with
         log.info("index reloaded: version %s", snapshot.manifest["version"])
         return True
 
@@ -151,15 +145,7 @@ class KnowledgeBase:
             for chunk_id, cosine in cosines.items()
         }
         best = sorted(fused.items(), key=lambda item: -item[1])[:top_k]
-        dense_pos = {cid: i for i, (cid, _) in enumerate(dense, start=1)}
-        lexical_pos = {cid: i for i, (cid, _) in enumerate(lexical, start=1)}
-        passages = []
-        for chunk_id, score in best:
-            passage = snapshot.passage(chunk_id, score)
-            passage.dense_rank, passage.dense_score = dense_pos.get(chunk_id), cosines[chunk_id]
-            passage.lexical_rank = lexical_pos.get(chunk_id)
-            passages.append(passage)
-        return passages
+        return [snapshot.passage(chunk_id, score) for chunk_id, score in best]
 
     def dense_search(self, query: str, top_k: int = 5) -> list[Passage]:
         snap = self._snapshot
@@ -256,7 +242,7 @@ class _Snapshot:
         self, query: str, k: int, timings: dict[str, float] | None = None
     ) -> list[tuple[int, float]]:
         t0 = time.perf_counter()
-        tokens = [t for t in matching_tokens(query) if t in self.lexical_vocab]
+        tokens = [t for t in matching_tokens(query, question=True) if t in self.lexical_vocab]
         if not tokens or len(self.chunk_ids) == 0:
             return []
         scores = self.lexical.get_scores(tokens)

@@ -41,7 +41,13 @@ log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 KEEP_OLD_VERSIONS = 2
-PASSAGE_TEXT_FOR_TITLE = "{title}\n{text}"
+
+
+def passage_text(title: str, text: str) -> str:
+    """What is embedded and tokenized for a chunk: its article's title gives it context."""
+    return f"{title}\n{text}"
+
+
 # BM25 parameters tuned on pquad_val (see index/search.py): short passages want
 # little length normalization.
 LEXICAL_K1, LEXICAL_B = 0.9, 0.4
@@ -251,7 +257,10 @@ def _apply_changes(
     done = 0
     for i, (article, digest) in enumerate(pending):
         chunks = chunk_text(
-            article.id, article.text, embedder.count_tokens, max_tokens=embedder.max_tokens - 32
+            article.id,
+            article.text,
+            lambda text, title=article.title: embedder.count_tokens(passage_text(title, text)),
+            max_tokens=embedder.max_tokens - 8,
         )
         batch.append((article, digest, chunks))
         if sum(len(c) for _, _, c in batch) >= EMBED_BATCH or i == len(pending) - 1:
@@ -265,11 +274,7 @@ def _embed_and_store(
     db: sqlite3.Connection, embedder: Embeds, batch: list[tuple[Article, str, list]], now: str
 ) -> int:
     """Embed the chunks of several articles in one call (small articles make tiny batches)."""
-    texts = [
-        PASSAGE_TEXT_FOR_TITLE.format(title=article.title, text=c.text)
-        for article, _, chunks in batch
-        for c in chunks
-    ]
+    texts = [passage_text(article.title, c.text) for article, _, chunks in batch for c in chunks]
     vectors = iter(embedder.encode_passages(texts))
     for article, digest, chunks in batch:
         db.execute("DELETE FROM chunks WHERE article_id = ?", (article.id,))
@@ -287,7 +292,7 @@ def _embed_and_store(
             [
                 (
                     c.article_id, c.position, c.start, c.end, c.text,
-                    " ".join(matching_tokens(f"{article.title}\n{c.text}")),
+                    " ".join(matching_tokens(passage_text(article.title, c.text))),
                     next(vectors).astype(np.float32).tobytes(),
                 )
                 for c in chunks
@@ -304,7 +309,7 @@ def _retokenize(db: sqlite3.Connection) -> None:
     db.executemany(
         "UPDATE chunks SET tokens = ? WHERE id = ?",
         [
-            (" ".join(matching_tokens(f"{title}\n{text}")), chunk_id)
+            (" ".join(matching_tokens(passage_text(title, text))), chunk_id)
             for chunk_id, title, text in rows
         ],
     )

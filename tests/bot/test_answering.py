@@ -122,3 +122,17 @@ def test_date_in_the_other_calendar_is_not_a_missing_word(answerer):
 def test_unrelated_sentences_of_two_articles_are_not_two_reports(answerer):
     # Both articles name Lavrov, but not as two answers to the same question.
     assert len(answerer.answer("لاوروف کیست؟").parts) == 1
+
+
+@pytest.mark.parametrize("question", ["؟", "این چیست؟", "چه؟"])
+def test_question_without_content_is_declined(answerer, question):
+    assert answerer.answer(question).abstained
+
+
+def test_empty_index_says_so(seed_index_copy, embedder):
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    update_index(seed_index_copy, embedder, remove_ids=[ESFAND, FARVARDIN])
+    answer = Answerer(KnowledgeBase(seed_index_copy, embedder)).answer("حق مشروع سوری‌ها چیست؟")
+    assert answer.abstained and "pasokh index add" in answer.text

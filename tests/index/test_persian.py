@@ -73,6 +73,16 @@ def test_fold_characters(text, folded):
     assert fold_characters(text) == folded
 
 
+def test_mi_prefix_is_not_the_month_may():
+    # "می" is also the Persian spelling of May; "سوم می‌شود" is not "3 May".
+    assert normalize_for_matching("این رقم سوم می‌شود") == "این رقم سوم میشود"
+
+
+def test_question_words_are_dropped_from_questions_only():
+    assert "سمت" not in matching_tokens("چه سمتی دارد؟", question=True)
+    assert "زمان" in matching_tokens("زمان دیدار تغییر کرد")
+
+
 def test_decimal_survives_hazm():
     # hazm's Normalizer alone turns "۳.۵" into "۳ ٫ ۵".
     assert "3.5" in normalize_for_matching("حجم تبادل به بیش از ۳.۵ برابر افزایش پیدا کرده است")
