@@ -41,11 +41,16 @@ def main() -> None:
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "eval" / "pquad_val"))
     parser.add_argument("--index-dir", default=str(ROOT / "var" / "bench" / "pquad_val"))
     parser.add_argument("--limit", type=int, default=0, help="first N questions only")
+    parser.add_argument(
+        "--half", choices=["even", "odd"], help="every other question (tuning / checking halves)"
+    )
     parser.add_argument("--rebuild", action="store_true", help="time a fresh build")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     data = Path(args.data)
+    if not (data / "articles.jsonl").exists():
+        parser.error(f"no articles.jsonl in {data}; give the pquad_val folder with --data")
     settings = IndexSettings.from_env(args.index_dir)
     embedder = Embedder(settings.model, settings.cache_dir)
     articles = [
@@ -53,6 +58,8 @@ def main() -> None:
         for r in read_jsonl(data / "articles.jsonl")
     ]
     questions = read_jsonl(data / "questions.jsonl")
+    if args.half:
+        questions = questions[0 if args.half == "even" else 1 :: 2]
     if args.limit:
         questions = questions[: args.limit]
 

@@ -73,11 +73,8 @@ class TimedAnswerer:
 
     def clear_caches(self) -> None:
         self.inner._sentence_vectors.clear()
-        cache_clear = getattr(self.kb.embedder.encode_query, "cache_clear", None)
-        inner_cache = getattr(self.kb.embedder, "_encode_query_cached", None)
-        for clear in (cache_clear, getattr(inner_cache, "cache_clear", None)):
-            if clear:
-                clear()
+        self.inner._article_token_sets.clear()
+        self.kb.embedder._encode_query_cached.cache_clear()
         self.compute_ms.clear()
 
 

@@ -50,7 +50,8 @@ def _progress(args: argparse.Namespace, total: int, unit: str):
     return tqdm(total=total, unit=unit, disable=args.quiet, file=sys.stderr, leave=False)
 
 
-def _read(args: argparse.Namespace, paths: list[Path], settings):
+def read_articles(args: argparse.Namespace, paths: list[Path], settings):
+    """Read articles, printing one line per skipped file and per note on stderr."""
     from index.readers import read_paths
 
     result = read_paths(paths, settings.max_file_bytes)
@@ -104,7 +105,7 @@ def ensure_index(args: argparse.Namespace, settings, embedder) -> None:
         return
     seeds = default_seeds_dir()
     print(f"no index in {settings.index_dir}; building one from {seeds} first", file=sys.stderr)
-    result = _read(args, [seeds], settings)
+    result = read_articles(args, [seeds], settings)
     if not result.articles:
         raise CliError(f"no articles to index in {seeds}")
     # Not fresh: if another process built one meanwhile, its articles stay.
@@ -127,7 +128,7 @@ def open_answerer(args: argparse.Namespace):
 def cmd_index_build(args: argparse.Namespace) -> int:
     settings = index_settings(args)
     paths = [Path(p) for p in args.paths] or [default_seeds_dir()]
-    result = _read(args, paths, settings)
+    result = read_articles(args, paths, settings)
     if not result.articles:
         raise CliError("no articles could be read; the existing index is unchanged")
     report = write_articles(args, settings, load_embedder(settings), result.articles, fresh=True)
@@ -137,7 +138,7 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 def cmd_index_add(args: argparse.Namespace) -> int:
     settings = index_settings(args)
-    result = _read(args, [Path(p) for p in args.paths], settings)
+    result = read_articles(args, [Path(p) for p in args.paths], settings)
     if result.articles:
         report = write_articles(args, settings, load_embedder(settings), result.articles)
         print(_report_line(report))

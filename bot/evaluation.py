@@ -82,8 +82,7 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
 
 
 def run_eval(args: argparse.Namespace) -> int:
-    from bot.cli import index_settings, load_embedder, open_answerer, write_articles
-    from index.readers import read_paths
+    from bot.cli import index_settings, load_embedder, open_answerer, read_articles, write_articles
     from index.search import KnowledgeBase
 
     path = Path(args.file)
@@ -97,7 +96,7 @@ def run_eval(args: argparse.Namespace) -> int:
             args.index_dir = str(Path("var") / "eval" / f"{articles_path.parent.name}-{digest}")
         settings = index_settings(args)
         embedder = load_embedder(settings)
-        result = read_paths([articles_path], settings.max_file_bytes)
+        result = read_articles(args, [articles_path], settings)
         write_articles(args, settings, embedder, result.articles)  # unchanged articles cost nothing
         answerer = Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
     else:
