@@ -49,3 +49,15 @@ def test_pquad_format_through_the_command(tiny_pquad, capsys, monkeypatch, embed
     assert code == 0
     assert report["passages"]["hit@1"] == 100.0 and report["passages"]["questions"] == 2
     assert report["answer_accuracy"] == 100.0 and report["wrongly_declined"] == 0
+
+
+def test_extra_questions_written_for_this_project(seed_kb):
+    """Paraphrases, dates in the other calendar, lists and near-topic out-of-corpus
+    questions, written beside the dev set; they guard the calibration against drift."""
+    from pathlib import Path
+
+    from index.metrics import read_jsonl
+
+    questions = read_jsonl(Path(__file__).resolve().parents[1] / "data" / "extra_seed_qa.jsonl")
+    report = evaluate(Answerer(seed_kb), questions)
+    assert report["failures"] == []
