@@ -15,6 +15,7 @@ both are shown, each with its own date and source.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import re
@@ -140,6 +141,12 @@ class Answerer:
     def answer(
         self, question: str, conversation: Conversation | None = None, top_k: int = 5
     ) -> Answer:
+        """Answer on one pinned index version (the caches are shared with the pinned copy)."""
+        pinned = copy.copy(self)
+        pinned.kb = self.kb.pinned()
+        return pinned._answer(question, conversation, top_k)
+
+    def _answer(self, question: str, conversation: Conversation | None, top_k: int) -> Answer:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         resolved = resolve(question, conversation)

@@ -12,6 +12,7 @@ how far ahead the leader is; a BM25 match on a rare name is worth more than a ra
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import sqlite3
@@ -107,6 +108,11 @@ class KnowledgeBase:
         self._snapshot = snapshot  # one assignment: a search holds the snapshot it began with
         log.info("index reloaded: version %s", snapshot.manifest["version"])
         return True
+
+    def pinned(self) -> KnowledgeBase:
+        """A view held on the current version, so that every lookup made for one answer
+        sees the same index even if a reload swaps in a new one meanwhile."""
+        return copy.copy(self)
 
     @property
     def manifest(self) -> dict:

@@ -136,3 +136,29 @@ def test_empty_index_says_so(seed_index_copy, embedder):
     update_index(seed_index_copy, embedder, remove_ids=[ESFAND, FARVARDIN])
     answer = Answerer(KnowledgeBase(seed_index_copy, embedder)).answer("حق مشروع سوری‌ها چیست؟")
     assert answer.abstained and "pasokh index add" in answer.text
+
+
+def test_an_answer_stays_on_the_version_it_started_with(seed_index_copy, embedder, monkeypatch):
+    from index.readers import Article
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    answerer = Answerer(kb)
+    started_on = kb.version
+    seen_versions = []
+    original_search = KnowledgeBase.search
+
+    def search_then_swap(self, *args, **kwargs):
+        passages = original_search(self, *args, **kwargs)
+        # Another process writes a new version and the live knowledge base reloads …
+        update_index(seed_index_copy, embedder, [Article(id="z", title="ز", text="متن تازه.")])
+        kb.reload_if_changed()
+        seen_versions.append(self.version)
+        return passages
+
+    monkeypatch.setattr(KnowledgeBase, "search", search_then_swap)
+    answer = answerer.answer("حق مشروع سوری‌ها چیست؟")
+    assert kb.version != started_on  # the live one moved on …
+    assert seen_versions == [started_on]  # … the answer's view did not
+    assert "تعیین مستقل آینده" in answer.text
