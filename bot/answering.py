@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from bot.conversation import Conversation, Turn, resolve
-from index.dates import date_mentions, date_variants
+from index.dates import date_variants
 from index.persian import content_stems, matching_tokens, sentence_spans, word_tokens
 from index.search import KnowledgeBase, Passage
 
@@ -253,9 +253,7 @@ class Answerer:
     def _part(self, candidate: _Candidate, weights: dict[str, float], limit: int) -> AnswerPart:
         passage = candidate.passage
         article = self.kb.article(passage.article_id)
-        date = ""
-        if article is not None:
-            date = article.published or next(iter(date_mentions(article.text)), "")
+        date = article.date if article is not None else ""
         return AnswerPart(
             text=_shorten(candidate.text, weights, limit),
             article_id=passage.article_id,

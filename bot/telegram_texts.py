@@ -8,8 +8,6 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from index.dates import date_mentions
-
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
 DEFAULT_EXAMPLES = (
@@ -69,7 +67,7 @@ def article_dates(articles: Iterable) -> list[str]:
     """Each article's date: its published field, else the first date its text names."""
     dates: list[str] = []
     for article in articles:
-        date = article.published or next(iter(date_mentions(article.text)), "")
+        date = article.date
         if date and date not in dates:
             dates.append(date)
     return dates

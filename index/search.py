@@ -18,11 +18,12 @@ import logging
 import sqlite3
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from index.dates import expand_dates
+from index.dates import date_mentions, expand_dates
 from index.persian import TOKENIZATION, matching_tokens
 from index.store import IndexMissing, ModelMismatch, current_version, import_bm25s, version_dir
 
@@ -44,6 +45,16 @@ class ArticleInfo:
     @property
     def source(self) -> str:
         return "، ".join(self.sources)
+
+    @property
+    def date(self) -> str:
+        """The publication date, else the first date the text names ("۱۵ مارس (۲۴ اسفند)")."""
+        return self.published or first_date_mention(self.text)
+
+
+@lru_cache(maxsize=4096)
+def first_date_mention(text: str) -> str:
+    return next(iter(date_mentions(text)), "")
 
 
 @dataclass
