@@ -44,7 +44,7 @@ def load_embedder(settings):
     return Embedder(settings.model, settings.cache_dir)
 
 
-def _progress(args: argparse.Namespace, total: int, unit: str):
+def _progress(args: argparse.Namespace, total: int | None, unit: str):
     from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, disable=args.quiet, file=sys.stderr, leave=False)
@@ -66,15 +66,12 @@ def read_articles(args: argparse.Namespace, paths: list[Path], settings):
 
 def write_articles(args, settings, embedder, articles=(), remove_ids=(), fresh=False):
     """update_index with a progress bar of passages embedded (none with --quiet)."""
-    from index.chunking import chunk_text
     from index.store import update_index
 
-    articles = list(articles)
-    estimate = sum(len(chunk_text(a.id, a.text)) for a in articles)
-    with _progress(args, estimate, "passage") as bar:
+    with _progress(args, None, "passage") as bar:
 
-        def advance(done: int) -> None:
-            bar.total = max(bar.total or 0, done)
+        def advance(done: int, total: int) -> None:
+            bar.total = total
             bar.update(done - bar.n)
 
         return update_index(

@@ -165,12 +165,12 @@ def update_index(
     articles: Iterable[Article] = (),
     remove_ids: Iterable[str] = (),
     fresh: bool = False,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> UpdateReport:
     """Write a new version with `articles` added or replaced and `remove_ids` removed.
 
     `fresh` starts from an empty index (`pasokh index build`). `progress` is called
-    with the number of chunks embedded so far.
+    with the number of chunks embedded so far and the number to embed.
     """
     started = time.perf_counter()
     articles = list(articles)
@@ -230,7 +230,7 @@ def _apply_changes(
     articles: list[Article],
     remove_ids: Iterable[str],
     report: UpdateReport,
-    progress: Callable[[int], None] | None,
+    progress: Callable[[int, int], None] | None,
 ) -> None:
     known = dict(db.execute("SELECT id, content_hash FROM articles"))
     for article_id in remove_ids:
@@ -253,21 +253,29 @@ def _apply_changes(
         (report.changed if article.id in known else report.added).append(article.id)
         pending.append((article, digest))
     now = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    chunked = [
+        (
+            article,
+            digest,
+            chunk_text(
+                article.id,
+                article.text,
+                lambda text, title=article.title: embedder.count_tokens(passage_text(title, text)),
+                max_tokens=embedder.max_tokens - 8,
+            ),
+        )
+        for article, digest in pending
+    ]
+    total = sum(len(chunks) for _, _, chunks in chunked)
     batch: list[tuple[Article, str, list]] = []
     done = 0
-    for i, (article, digest) in enumerate(pending):
-        chunks = chunk_text(
-            article.id,
-            article.text,
-            lambda text, title=article.title: embedder.count_tokens(passage_text(title, text)),
-            max_tokens=embedder.max_tokens - 8,
-        )
-        batch.append((article, digest, chunks))
-        if sum(len(c) for _, _, c in batch) >= EMBED_BATCH or i == len(pending) - 1:
+    for i, item in enumerate(chunked):
+        batch.append(item)
+        if sum(len(c) for _, _, c in batch) >= EMBED_BATCH or i == len(chunked) - 1:
             done += _embed_and_store(db, embedder, batch, now)
             batch = []
             if progress:
-                progress(done)
+                progress(done, total)
 
 
 def _embed_and_store(
