@@ -170,7 +170,6 @@ class Answerer:
             conversation.remember(
                 Turn(
                     question=question,
-                    search_query=resolved.search_query,
                     article_ids=[p.article_id for p in answer.parts],
                     abstained=answer.abstained,
                 )

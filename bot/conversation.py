@@ -31,7 +31,6 @@ _SHORT_QUESTION_WORDS = 3
 @dataclass
 class Turn:
     question: str
-    search_query: str
     article_ids: list[str]
     abstained: bool
     at: float = field(default_factory=time.time)

@@ -41,7 +41,6 @@ UPLOAD_ADMINS_ONLY = (
 )
 STALE_BUTTON = "این دکمه قدیمی شده است؛ لطفاً پرسش را دوباره بفرستید."
 NO_MORE_SOURCES = "منبع دیگری برای این پاسخ پیدا نشد."
-UPLOAD_WORKING = "فایل «{name}» رسید؛ در حال افزودن به نمایه…"
 UPLOAD_FAILED = "افزودن فایل «{name}» به نمایه ناموفق بود: {reason}"
 RELOADED = "نمایه به نسخه‌ی {version} به‌روز شد ({articles} مقاله، {chunks} بخش)."
 NOT_RELOADED = "نمایه تغییری نکرده است (نسخه‌ی {version})."

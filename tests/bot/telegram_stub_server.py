@@ -305,10 +305,6 @@ class StubBotApi:
         with self._cond:
             return self._state.delivered_at.get(update_id)
 
-    def pending_updates(self) -> int:
-        with self._cond:
-            return len(self._state.updates)
-
     def wait_for_call(
         self,
         method: str,
