@@ -26,7 +26,7 @@ lint: install
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
 bench: install
-	$(BIN)/python bench/retrieval.py
+	$(BIN)/python -m bench.retrieval
 
 clean:
 	rm -rf $(VENV) var

@@ -12,28 +12,25 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from index.dates import expand_dates  # noqa: E402
-from index.embedding import Embedder  # noqa: E402
-from index.metrics import (  # noqa: E402
+from bot import app
+from index.dates import expand_dates
+from index.metrics import (
     first_hit_rank,
     latency_summary,
     read_jsonl,
     summarize_ranks,
     unique_in_order,
 )  # fmt: skip
-from index.readers import article_from_record  # noqa: E402
-from index.search import KnowledgeBase  # noqa: E402
-from index.settings import IndexSettings  # noqa: E402
-from index.store import current_version, update_index  # noqa: E402
+from index.readers import article_from_record
+from index.search import KnowledgeBase
+from index.store import current_version, update_index
 
 
 def main() -> None:
@@ -51,8 +48,8 @@ def main() -> None:
     data = Path(args.data)
     if not (data / "articles.jsonl").exists():
         parser.error(f"no articles.jsonl in {data}; give the pquad_val folder with --data")
-    settings = IndexSettings.from_env(args.index_dir)
-    embedder = Embedder(settings.model, settings.cache_dir)
+    settings = app.load_settings(args.index_dir)
+    embedder = app.load_embedder(settings)
     articles = [
         article_from_record(r, r["id"], "articles.jsonl")
         for r in read_jsonl(data / "articles.jsonl")

@@ -16,40 +16,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.answering import Answerer  # noqa: E402
-from bot.telegram_bot import TelegramSettings, build_application, running  # noqa: E402
-from index.embedding import Embedder  # noqa: E402
-from index.metrics import latency_summary, read_jsonl  # noqa: E402
-from index.readers import read_paths  # noqa: E402
-from index.search import KnowledgeBase  # noqa: E402
-from index.settings import IndexSettings  # noqa: E402
-from index.store import update_index  # noqa: E402
+from bot import app as wiring
+from bot.answering import Answerer
+from bot.telegram.app import build_application
+from bot.telegram.settings import TelegramSettings
+from index.metrics import latency_summary, read_jsonl
+from index.readers import read_paths
+from index.search import KnowledgeBase
+from index.store import update_index
+from tests.support import telegram_stub_server as stub
+from tests.support.telegram import running
 
 TOKEN = "1000:bench-token"
 WARM_UP = "سفر وزیر خارجه به مسکو چه هدفی داشت؟"
-
-
-def load_stub():
-    path = ROOT / "tests" / "bot" / "telegram_stub_server.py"
-    spec = importlib.util.spec_from_file_location("pasokh_telegram_stub_server", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def default_data() -> Path:
@@ -84,10 +74,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    stub = load_stub()
     questions = [row["question"] for row in read_jsonl(Path(args.data))]
-    settings_ix = IndexSettings.from_env()
-    embedder = Embedder(settings_ix.model, settings_ix.cache_dir)
+    embedder = wiring.load_embedder(wiring.load_settings())
     index_dir = Path(tempfile.mkdtemp(prefix="pasokh-bench-")) / "index"
     update_index(index_dir, embedder, read_paths([ROOT / "seeds"]).articles, fresh=True)
     answerer = TimedAnswerer(Answerer(KnowledgeBase(index_dir, embedder)))

@@ -23,6 +23,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -30,6 +31,9 @@ from bot.conversation import Conversation, Turn, resolve
 from index.dates import date_variants
 from index.persian import content_stems, matching_tokens, sentence_spans, word_tokens
 from index.search import KnowledgeBase, Passage
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -132,10 +136,12 @@ class Answerer:
         self._article_token_sets: OrderedDict[tuple, frozenset[str]] = OrderedDict()
 
     @classmethod
-    def from_env(cls, kb: KnowledgeBase) -> Answerer:
+    def from_env(cls, kb: KnowledgeBase, settings: Settings | None = None) -> Answerer:
+        """With the language model `settings` (default: the environment's) name, if any."""
         from bot.llm import LlmPhraser
+        from bot.settings import Settings
 
-        return cls(kb, LlmPhraser.from_env())
+        return cls(kb, LlmPhraser.from_settings(settings or Settings.from_env()))
 
     # -- the public path -------------------------------------------------------------
     def answer(

@@ -7,12 +7,18 @@ progress bars go to stderr and disappear with `--quiet`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from bot import app
+from bot.errors import UserError
+from bot.settings import Settings
 
 log = logging.getLogger("pasokh")
 
@@ -21,124 +27,59 @@ EXIT_SKIPPED = 1
 EXIT_ERROR = 2
 
 
-class CliError(Exception):
-    """An error the user can fix; printed as one line."""
+CliError = UserError  # the name this module used before bot/errors.py
 
 
-def default_seeds_dir() -> Path:
-    """`seeds/` here, else the seeds that ship beside the package (a checkout or image)."""
-    here = Path.cwd() / "seeds"
-    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "seeds"
+def _say(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
-# -- shared plumbing ----------------------------------------------------------------
-def index_settings(args: argparse.Namespace):
-    from index.settings import IndexSettings
+def feedback(args: argparse.Namespace) -> app.Feedback:
+    """Warnings always on stderr; notes and a progress bar of passages unless --quiet."""
 
-    return IndexSettings.from_env(getattr(args, "index_dir", None))
+    @contextlib.contextmanager
+    def progress() -> Iterator[app.Advance]:
+        from tqdm import tqdm
 
+        with tqdm(
+            total=None, unit="passage", disable=args.quiet, file=sys.stderr, leave=False
+        ) as bar:
 
-def load_embedder(settings):
-    from index.embedding import Embedder
+            def advance(done: int, total: int) -> None:
+                bar.total = total
+                bar.update(done - bar.n)
 
-    return Embedder(settings.model, settings.cache_dir)
+            yield advance
 
-
-def _progress(args: argparse.Namespace, total: int | None, unit: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, unit=unit, disable=args.quiet, file=sys.stderr, leave=False)
-
-
-def read_articles(args: argparse.Namespace, paths: list[Path], settings):
-    """Read articles, printing one line per skipped file and per note on stderr."""
-    from index.readers import read_paths
-
-    result = read_paths(paths, settings.max_file_bytes)
-    for note in result.notes:
-        log.info("%s", note)
-        if not args.quiet:
-            print(note, file=sys.stderr)
-    for problem in result.problems:
-        print(f"skipped {problem}", file=sys.stderr)
-    return result
-
-
-def write_articles(args, settings, embedder, articles=(), remove_ids=(), fresh=False):
-    """update_index with a progress bar of passages embedded (none with --quiet)."""
-    from index.store import update_index
-
-    with _progress(args, None, "passage") as bar:
-
-        def advance(done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
-
-        return update_index(
-            settings.index_dir, embedder, articles, remove_ids, fresh=fresh, progress=advance
-        )
-
-
-def _report_line(report) -> str:
-    parts = [
-        f"{len(report.added)} added",
-        f"{len(report.changed)} changed",
-        f"{len(report.unchanged)} unchanged",
-    ]
-    if report.removed:
-        parts.append(f"{len(report.removed)} removed")
-    return (
-        f"index {report.version}: "
-        + ", ".join(parts)
-        + f"; {report.articles} articles, {report.chunks} passages ({report.seconds:.1f} s)"
+    return app.Feedback(
+        warn=_say, note=(lambda text: None) if args.quiet else _say, progress=progress
     )
 
 
-def ensure_index(args: argparse.Namespace, settings, embedder) -> None:
-    """`ask` and the console on a missing index build one from the seeds first, and say so."""
-    from index.store import current_version
-
-    if current_version(settings.index_dir) is not None:
-        return
-    seeds = default_seeds_dir()
-    print(f"no index in {settings.index_dir}; building one from {seeds} first", file=sys.stderr)
-    result = read_articles(args, [seeds], settings)
-    if not result.articles:
-        raise CliError(f"no articles to index in {seeds}")
-    # Not fresh: if another process built one meanwhile, its articles stay.
-    report = write_articles(args, settings, embedder, result.articles)
-    if not args.quiet:
-        print(_report_line(report), file=sys.stderr)
-
-
-def open_answerer(args: argparse.Namespace):
-    from bot.answering import Answerer
-    from index.search import KnowledgeBase
-
-    settings = index_settings(args)
-    embedder = load_embedder(settings)
-    ensure_index(args, settings, embedder)
-    return Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
+def settings_for(args: argparse.Namespace) -> Settings:
+    return app.load_settings(getattr(args, "index_dir", None))
 
 
 # -- index commands ------------------------------------------------------------------
 def cmd_index_build(args: argparse.Namespace) -> int:
-    settings = index_settings(args)
-    paths = [Path(p) for p in args.paths] or [default_seeds_dir()]
-    result = read_articles(args, paths, settings)
+    settings, told = settings_for(args), feedback(args)
+    paths = [Path(p) for p in args.paths] or [app.default_seeds_dir()]
+    result = app.read_articles(paths, settings, told)
     if not result.articles:
-        raise CliError("no articles could be read; the existing index is unchanged")
-    report = write_articles(args, settings, load_embedder(settings), result.articles, fresh=True)
-    print(_report_line(report))
+        raise UserError("no articles could be read; the existing index is unchanged")
+    embedder = app.load_embedder(settings)
+    report = app.write_articles(settings, embedder, told, result.articles, fresh=True)
+    print(app.report_line(report))
     return EXIT_SKIPPED if result.problems else EXIT_OK
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
-    settings = index_settings(args)
-    result = read_articles(args, [Path(p) for p in args.paths], settings)
+    settings, told = settings_for(args), feedback(args)
+    result = app.read_articles([Path(p) for p in args.paths], settings, told)
     if result.articles:
-        report = write_articles(args, settings, load_embedder(settings), result.articles)
-        print(_report_line(report))
+        embedder = app.load_embedder(settings)
+        report = app.write_articles(settings, embedder, told, result.articles)
+        print(app.report_line(report))
     else:
         print("nothing to add", file=sys.stderr)
     return EXIT_SKIPPED if result.problems else EXIT_OK
@@ -147,19 +88,20 @@ def cmd_index_add(args: argparse.Namespace) -> int:
 def cmd_index_remove(args: argparse.Namespace) -> int:
     from index.store import read_manifest
 
-    settings = index_settings(args)
+    settings = settings_for(args)
     read_manifest(settings.index_dir)  # a clear error when there is no index
-    report = write_articles(args, settings, load_embedder(settings), remove_ids=args.article_ids)
+    embedder = app.load_embedder(settings)
+    report = app.write_articles(settings, embedder, feedback(args), remove_ids=args.article_ids)
     for missing in report.missing:
         print(f"not in the index: {missing}", file=sys.stderr)
-    print(_report_line(report))
+    print(app.report_line(report))
     return EXIT_SKIPPED if report.missing else EXIT_OK
 
 
 def cmd_index_stats(args: argparse.Namespace) -> int:
     from index.store import read_manifest
 
-    settings = index_settings(args)
+    settings = settings_for(args)
     manifest = read_manifest(settings.index_dir)
     stats = {**manifest, "index_dir": str(settings.index_dir)}
     if args.json:
@@ -175,7 +117,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.conversation import Conversation
     from bot.rendering import render_answer_text
 
-    answerer = open_answerer(args)
+    answerer = app.open_answerer(settings_for(args), feedback(args))
     if args.question:
         questions = [" ".join(args.question)]
         as_json = args.json
@@ -197,19 +139,52 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_console(args: argparse.Namespace) -> int:
     from bot.console import run_console
 
-    return run_console(open_answerer(args), as_json=args.json, bidi=args.bidi)
+    settings = settings_for(args)
+    answerer = app.open_answerer(settings, feedback(args))
+    return run_console(answerer, as_json=args.json, bidi=args.bidi, history=settings.history_file)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from bot.evaluation import run_eval
+    from bot.evaluation import evaluate_file, report_lines
 
-    return run_eval(args)
+    settings = settings_for(args)
+    with tqdm_bar(args, unit="q") as bar:
+        report, asked = evaluate_file(
+            Path(args.file),
+            settings,
+            feedback(args),
+            articles_path=Path(args.articles) if args.articles else None,
+            index_dir_given=bool(args.index_dir),
+            limit=args.limit,
+            progress=bar.update,
+        )
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+        return EXIT_OK
+    for line in report_lines(report, asked):
+        print(line)
+    return EXIT_OK
+
+
+@contextlib.contextmanager
+def tqdm_bar(args: argparse.Namespace, unit: str):
+    from tqdm import tqdm
+
+    with tqdm(disable=args.quiet, leave=False, unit=unit) as bar:
+        yield bar
 
 
 def cmd_telegram(args: argparse.Namespace) -> int:
-    from bot.telegram_bot import run_telegram
+    from bot.telegram.main import run_telegram
 
-    return run_telegram(args)
+    return run_telegram(
+        settings_for(args),
+        feedback(args),
+        webhook_url=args.webhook_url,
+        port=args.port,
+        debug=args.debug,
+        announce=not args.quiet,
+    )
 
 
 # -- parser --------------------------------------------------------------------------

@@ -7,7 +7,6 @@ answers each line and exits at EOF, so `echo "سؤال" | pasokh console` works.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -79,11 +78,13 @@ class ConsoleSession:
         return "\n".join(lines)
 
 
-def run_console(answerer: Answerer, as_json: bool = False, bidi: bool = False) -> int:
+def run_console(
+    answerer: Answerer, as_json: bool = False, bidi: bool = False, history: Path | None = None
+) -> int:
     session = ConsoleSession(answerer, as_json=as_json, bidi=bidi)
     interactive = sys.stdin.isatty()
     if interactive:
-        _enable_history()
+        _enable_history(history or Path.home() / ".pasokh_history")
         print(session.show("پاسخ — پرسش‌های فارسی درباره‌ی سفرها و توافق‌های دیپلماتیک."))
         print(session.show(":help برای راهنما، :quit برای خروج") + "\n")
     while True:
@@ -102,12 +103,11 @@ def run_console(answerer: Answerer, as_json: bool = False, bidi: bool = False) -
     return 0
 
 
-def _enable_history() -> None:
+def _enable_history(history: Path) -> None:
     try:
         import readline
     except ImportError:  # not on every platform; plain input() still works
         return
-    history = Path(os.environ.get("PASOKH_HISTORY_FILE", Path.home() / ".pasokh_history"))
     try:
         readline.read_history_file(history)
     except OSError:

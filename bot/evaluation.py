@@ -13,13 +13,13 @@ Two formats are read:
 
 from __future__ import annotations
 
-import argparse
 import hashlib
-import json
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from bot.answering import Answerer
+from bot import app
 from index.metrics import (
     first_hit_rank,
     latency_summary,
@@ -28,6 +28,11 @@ from index.metrics import (
     unique_in_order,
 )  # fmt: skip
 from index.persian import gold_in_text
+
+if TYPE_CHECKING:
+    from bot.answering import Answerer
+    from bot.app import Feedback
+    from bot.settings import Settings
 
 
 def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
@@ -81,45 +86,54 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
     }
 
 
-def run_eval(args: argparse.Namespace) -> int:
-    from bot.cli import index_settings, load_embedder, open_answerer, read_articles, write_articles
-    from index.search import KnowledgeBase
+def eval_index_dir(articles_path: Path) -> Path:
+    """A PQuAD-format set's own index directory, named by its articles' content."""
+    digest = hashlib.sha256(articles_path.read_bytes()).hexdigest()[:12]
+    return Path("var") / "eval" / f"{articles_path.parent.name}-{digest}"
 
-    path = Path(args.file)
+
+def evaluate_file(
+    path: Path,
+    settings: Settings,
+    feedback: Feedback,
+    articles_path: Path | None = None,
+    index_dir_given: bool = False,
+    limit: int = 0,
+    progress: Callable[[], None] | None = None,
+) -> tuple[dict, int]:
+    """The figures for the question file at `path`, and how many questions were asked.
+
+    PQuAD-format questions are answered over their own articles, indexed into their own
+    directory (`eval_index_dir`, unless `index_dir_given`), never the main index."""
     questions = read_jsonl(path)
-    if args.limit:
-        questions = questions[: args.limit]
+    if limit:
+        questions = questions[:limit]
     if questions and "gold_article" in questions[0]:
-        articles_path = Path(args.articles) if args.articles else path.parent / "articles.jsonl"
-        if not args.index_dir:
-            digest = hashlib.sha256(articles_path.read_bytes()).hexdigest()[:12]
-            args.index_dir = str(Path("var") / "eval" / f"{articles_path.parent.name}-{digest}")
-        settings = index_settings(args)
-        embedder = load_embedder(settings)
-        result = read_articles(args, [articles_path], settings)
-        write_articles(args, settings, embedder, result.articles)  # unchanged articles cost nothing
-        answerer = Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
+        articles_path = articles_path or path.parent / "articles.jsonl"
+        if not index_dir_given:
+            settings = settings.model_copy(update={"index_dir": eval_index_dir(articles_path)})
+        embedder = app.load_embedder(settings)
+        result = app.read_articles([articles_path], settings, feedback)
+        # unchanged articles cost nothing
+        app.write_articles(settings, embedder, feedback, result.articles)
+        from index.search import KnowledgeBase
+
+        answerer = app.make_answerer(KnowledgeBase(settings.index_dir, embedder), settings)
     else:
-        answerer = open_answerer(args)
+        answerer = app.open_answerer(settings, feedback)
+    return evaluate(answerer, questions, progress=progress), len(questions)
 
-    from tqdm import tqdm
 
-    with tqdm(total=len(questions), disable=args.quiet, leave=False, unit="q") as bar:
-        report = evaluate(answerer, questions, progress=bar.update)
-    if args.json:
-        print(json.dumps(report, ensure_ascii=False))
-        return 0
+def report_lines(report: dict, questions: int) -> list[str]:
+    """The figures as the lines `pasokh eval` prints."""
     p = report["passages"]
-    print(f"questions: {len(questions)} ({report['answerable']} answerable)")
-    print(
-        f"passages: hit@1 {p['hit@1']:.1f}  hit@3 {p['hit@3']:.1f}  hit@5 {p['hit@5']:.1f}"
-        f"  MRR {p['mrr']:.3f}"
-    )
-    print(f"answer accuracy (gold inside the short answer): {report['answer_accuracy']:.1f}%")
-    print(
-        f"declined out-of-corpus: {report['declined_out_of_corpus']}/{report['out_of_corpus']}"
-        f"  wrongly declined answerable: {report['wrongly_declined']}/{report['answerable']}"
-    )
     lat = report["latency"]
-    print(f"latency: p50 {lat['p50_ms']:.0f} ms  p95 {lat['p95_ms']:.0f} ms")
-    return 0
+    return [
+        f"questions: {questions} ({report['answerable']} answerable)",
+        f"passages: hit@1 {p['hit@1']:.1f}  hit@3 {p['hit@3']:.1f}  hit@5 {p['hit@5']:.1f}"
+        f"  MRR {p['mrr']:.3f}",
+        f"answer accuracy (gold inside the short answer): {report['answer_accuracy']:.1f}%",
+        f"declined out-of-corpus: {report['declined_out_of_corpus']}/{report['out_of_corpus']}"
+        f"  wrongly declined answerable: {report['wrongly_declined']}/{report['answerable']}",
+        f"latency: p50 {lat['p50_ms']:.0f} ms  p95 {lat['p95_ms']:.0f} ms",
+    ]

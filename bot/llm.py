@@ -8,9 +8,12 @@ the extractive answer, so the bot never waits on, or breaks because of, the mode
 from __future__ import annotations
 
 import logging
-import os
+from typing import TYPE_CHECKING
 
 import httpx
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +32,15 @@ class LlmPhraser:
         self.timeout = timeout
 
     @classmethod
-    def from_env(cls) -> LlmPhraser | None:
-        """`PASOKH_LLM_BASE_URL` (…/v1), `PASOKH_LLM_MODEL`, `PASOKH_LLM_API_KEY`,
-        `PASOKH_LLM_TIMEOUT` seconds (default 20)."""
-        base_url = os.environ.get("PASOKH_LLM_BASE_URL", "").strip()
-        model = os.environ.get("PASOKH_LLM_MODEL", "").strip()
-        if not base_url or not model:
+    def from_settings(cls, settings: Settings) -> LlmPhraser | None:
+        """None unless `PASOKH_LLM_BASE_URL` (…/v1) and `PASOKH_LLM_MODEL` are set."""
+        if not settings.llm_base_url or not settings.llm_model:
             return None
         return cls(
-            base_url,
-            model,
-            os.environ.get("PASOKH_LLM_API_KEY", ""),
-            float(os.environ.get("PASOKH_LLM_TIMEOUT", "20")),
+            settings.llm_base_url,
+            settings.llm_model,
+            settings.llm_api_key.get_secret_value(),
+            settings.llm_timeout,
         )
 
     def phrase(self, question: str, parts: list) -> str | None:

@@ -24,19 +24,21 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 class Embedder:
     """Normalized float32 vectors for questions and passages from one model."""
 
-    def __init__(self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self, model: str = DEFAULT_MODEL, cache_dir: Path | None = None, threads: int | None = None
+    ) -> None:
         import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # "Loading weights" on every start
-        torch.set_num_threads(int(os.environ.get("PASOKH_TORCH_THREADS") or os.cpu_count() or 1))
+        torch.set_num_threads(threads or os.cpu_count() or 1)
         self.name = model
         if model == DEFAULT_MODEL:
             from index.model_conversion import ensure_default_model
-            from index.settings import IndexSettings
+            from index.settings import default_cache_dir
 
-            location = str(ensure_default_model(cache_dir or IndexSettings.from_env().cache_dir))
+            location = str(ensure_default_model(cache_dir or default_cache_dir()))
         else:
             location = model
         self.model = SentenceTransformer(location, device="cpu")

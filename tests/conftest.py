@@ -22,11 +22,9 @@ if not DEV_QA.exists():  # a checkout without ../shared: the copy kept in the re
 
 @pytest.fixture(scope="session")
 def embedder():
-    from index.embedding import Embedder
-    from index.settings import IndexSettings
+    from bot import app
 
-    settings = IndexSettings.from_env()
-    return Embedder(settings.model, settings.cache_dir)
+    return app.load_embedder(app.load_settings())
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot import app, cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture(autouse=True)
 def shared_model(monkeypatch, embedder):
     """Every command reuses the session's model instead of loading its own."""
-    monkeypatch.setattr(cli, "load_embedder", lambda settings: embedder)
+    monkeypatch.setattr(app, "load_embedder", lambda settings: embedder)
 
 
 def run(capsys, *argv, stdin: str | None = None, monkeypatch=None):

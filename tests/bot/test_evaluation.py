@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from bot import cli
+from bot import app, cli
 from bot.answering import Answerer
 from bot.evaluation import evaluate
 
@@ -40,7 +40,7 @@ def tiny_pquad(tmp_path):
 
 
 def test_pquad_format_through_the_command(tiny_pquad, capsys, monkeypatch, embedder):
-    monkeypatch.setattr(cli, "load_embedder", lambda settings: embedder)
+    monkeypatch.setattr(app, "load_embedder", lambda settings: embedder)
     index_dir = tiny_pquad / "idx"
     code = cli.main(
         ["eval", str(tiny_pquad / "questions.jsonl"), "--json", "-q", "--index-dir", str(index_dir)]

@@ -4,7 +4,6 @@ server on loopback: no Telegram, the real model, the seed index."""
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import logging
 import os
@@ -21,32 +20,17 @@ import pytest
 
 from bot import telegram_texts as texts
 from bot.answering import Answerer
+from bot.errors import ConfigError
 from bot.rendering import render_answer_html, split_message
-from bot.telegram_bot import (
-    ConfigError,
-    PasokhBot,
-    TelegramSettings,
-    UserRateLimit,
-    build_application,
-    install_log_redaction,
-    redact,
-    running,
-)
+from bot.telegram.app import PasokhBot, build_application
+from bot.telegram.settings import TelegramSettings, install_log_redaction, redact
+from bot.telegram.stores import UserRateLimit
 from index.readers import Article
 from index.search import KnowledgeBase
 from index.store import current_version, update_index
+from tests.support import telegram_stub_server as stub
+from tests.support.telegram import running
 
-
-def _load_stub():
-    path = Path(__file__).with_name("telegram_stub_server.py")
-    spec = importlib.util.spec_from_file_location("pasokh_telegram_stub_server", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
-    return module
-
-
-stub = _load_stub()
 StubBotApi = stub.StubBotApi
 
 ROOT = Path(__file__).resolve().parents[2]

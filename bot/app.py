@@ -1,0 +1,148 @@
+"""The wiring every front end shares: settings → knowledge base → answerer, and ingesting.
+
+`cli.py` parses arguments and prints; the console, Telegram and `eval` call these
+functions (never `cli`). Nothing here prints: what happens is told through a
+:class:`Feedback`, whose hooks the caller chooses. Heavy imports (torch through the
+embedder, faiss through the store) stay inside the functions, so `pasokh --help`
+starts fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.errors import UserError
+from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.answering import Answerer
+    from index.embedding import Embedder
+    from index.readers import Article, ReadResult
+    from index.search import KnowledgeBase
+    from index.store import UpdateReport
+
+log = logging.getLogger(__name__)
+
+Advance = Callable[[int, int], None]  # (passages done, passages in all)
+
+
+@contextlib.contextmanager
+def _no_progress() -> Iterator[Advance]:
+    yield lambda done, total: None
+
+
+@dataclass
+class Feedback:
+    """How the caller hears what happens: `warn` for lines always shown (a skipped file),
+    `note` for lines a quiet caller drops, `progress` a context manager giving an
+    `advance(done, total)` for the passages being embedded."""
+
+    warn: Callable[[str], None] = log.warning
+    note: Callable[[str], None] = log.info
+    progress: Callable[[], contextlib.AbstractContextManager[Advance]] = field(default=_no_progress)
+
+
+def default_seeds_dir() -> Path:
+    """`seeds/` here, else the seeds that ship beside the package (a checkout or image)."""
+    here = Path.cwd() / "seeds"
+    return here if here.is_dir() else Path(__file__).resolve().parent.parent / "seeds"
+
+
+def load_settings(index_dir: Path | str | None = None) -> Settings:
+    """The environment's settings; `index_dir` (a `--index-dir` flag) wins over it."""
+    return Settings.from_env(index_dir=Path(index_dir) if index_dir else None)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    from index.embedding import Embedder
+
+    return Embedder(settings.model, settings.cache_dir, threads=settings.torch_threads)
+
+
+def read_articles(paths: Iterable[Path], settings: Settings, feedback: Feedback) -> ReadResult:
+    """Read articles; one `warn` line per skipped file and one `note` per note."""
+    from index.readers import read_paths
+
+    result = read_paths(list(paths), settings.index().max_file_bytes)
+    for note in result.notes:
+        log.info("%s", note)
+        feedback.note(note)
+    for problem in result.problems:
+        feedback.warn(f"skipped {problem}")
+    return result
+
+
+def write_articles(
+    settings: Settings,
+    embedder: Embedder,
+    feedback: Feedback,
+    articles: Iterable[Article] = (),
+    remove_ids: Iterable[str] = (),
+    fresh: bool = False,
+) -> UpdateReport:
+    """update_index, telling `feedback.progress` how many passages are embedded."""
+    from index.store import update_index
+
+    with feedback.progress() as advance:
+        return update_index(
+            settings.index_dir, embedder, articles, remove_ids, fresh=fresh, progress=advance
+        )
+
+
+def report_line(report: UpdateReport) -> str:
+    """One line saying what an index update did."""
+    parts = [
+        f"{len(report.added)} added",
+        f"{len(report.changed)} changed",
+        f"{len(report.unchanged)} unchanged",
+    ]
+    if report.removed:
+        parts.append(f"{len(report.removed)} removed")
+    return (
+        f"index {report.version}: "
+        + ", ".join(parts)
+        + f"; {report.articles} articles, {report.chunks} passages ({report.seconds:.1f} s)"
+    )
+
+
+def ensure_index(settings: Settings, embedder: Embedder, feedback: Feedback) -> None:
+    """On a missing index build one from the seeds first, and say so."""
+    from index.store import current_version
+
+    if current_version(settings.index_dir) is not None:
+        return
+    seeds = default_seeds_dir()
+    feedback.warn(f"no index in {settings.index_dir}; building one from {seeds} first")
+    result = read_articles([seeds], settings, feedback)
+    if not result.articles:
+        raise UserError(f"no articles to index in {seeds}")
+    # Not fresh: if another process built one meanwhile, its articles stay.
+    report = write_articles(settings, embedder, feedback, result.articles)
+    feedback.note(report_line(report))
+
+
+def open_knowledge_base(
+    settings: Settings, feedback: Feedback, embedder: Embedder | None = None
+) -> KnowledgeBase:
+    """The knowledge base at `settings.index_dir`, built from the seeds if there is none."""
+    from index.search import KnowledgeBase
+
+    embedder = embedder or load_embedder(settings)
+    ensure_index(settings, embedder, feedback)
+    return KnowledgeBase(settings.index_dir, embedder)
+
+
+def make_answerer(kb: KnowledgeBase, settings: Settings) -> Answerer:
+    """The answerer over `kb`, with the language model if the settings name one."""
+    from bot.answering import Answerer
+
+    return Answerer.from_env(kb, settings)
+
+
+def open_answerer(settings: Settings, feedback: Feedback) -> Answerer:
+    return make_answerer(open_knowledge_base(settings, feedback), settings)

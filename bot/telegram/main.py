@@ -1,0 +1,58 @@
+"""`pasokh telegram`: long polling (default) or a webhook, wired from bot.app."""
+
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import urlsplit
+
+from bot import app as wiring
+from bot.errors import UserError
+from bot.settings import Settings
+from bot.telegram.app import ALLOWED_UPDATES, build_application
+from bot.telegram.settings import TelegramSettings, install_log_redaction, redact
+
+
+def run_telegram(
+    settings: Settings,
+    feedback: wiring.Feedback,
+    webhook_url: str | None = None,
+    port: int = 8443,
+    debug: bool = False,
+    announce: bool = True,
+) -> int:
+    """Run until SIGTERM or Ctrl-C, which stop it cleanly after the updates in hand; 0."""
+    telegram = TelegramSettings.from_settings(settings)
+    install_log_redaction(telegram.token)
+    os.environ.setdefault("PTB_TIMEDELTA", "1")  # RetryAfter.retry_after as a timedelta
+    if not debug:
+        for name in ("httpx", "httpcore"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        answerer = wiring.open_answerer(settings, feedback)
+        app = build_application(
+            telegram, answerer, settings.index().max_file_bytes, announce=announce
+        )
+        if webhook_url:
+            app.run_webhook(
+                listen=telegram.webhook_listen,
+                port=port,
+                url_path=urlsplit(webhook_url).path.lstrip("/"),
+                webhook_url=webhook_url,
+                secret_token=telegram.webhook_secret or None,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=3,
+            )
+        else:
+            app.run_polling(
+                timeout=telegram.poll_timeout,
+                allowed_updates=ALLOWED_UPDATES,
+                bootstrap_retries=3,
+            )
+    except UserError as err:
+        raise UserError(redact(str(err))) from None
+    except Exception as err:
+        if debug:  # the traceback; log redaction keeps the token out of it
+            raise
+        raise UserError(redact(f"{type(err).__name__}: {err}")) from None
+    return 0

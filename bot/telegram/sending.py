@@ -1,0 +1,129 @@
+"""Sending to Telegram: split to its limit, retried, with "typing…" while work runs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+from telegram import (
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    ReplyParameters,
+)
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+
+from bot.rendering import split_message
+
+log = logging.getLogger(__name__)
+
+TYPING_INTERVAL = 4.0  # Telegram shows "typing…" for about 5 s
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class Sending:
+    """Sending with splitting, retries and the typing indicator; needs `settings` and `typing_interval` on the bot."""
+
+    async def send(
+        self,
+        bot: Any,
+        message: Message,
+        html: str,
+        markup: InlineKeyboardMarkup | None = None,
+        quote: bool = True,
+        plain_fallback: str | None = None,
+    ) -> None:
+        """Send HTML to the message's chat, split to Telegram's limit, as a reply to it;
+        the buttons go under the last piece. Retried on 429, 5xx and network errors."""
+        pieces = split_message(html)
+        try:
+            await self._send_pieces(bot, message, pieces, ParseMode.HTML, markup, quote)
+        except BadRequest as err:
+            if plain_fallback is None or "parse" not in str(err).lower():
+                raise
+            log.warning("Telegram refused the HTML (%s); sending plain text", err)
+            await self._send_pieces(
+                bot, message, split_message(plain_fallback), None, markup, quote
+            )
+
+    async def _send_pieces(
+        self,
+        bot: Any,
+        message: Message,
+        pieces: list[str],
+        parse_mode: str | None,
+        markup: InlineKeyboardMarkup | None,
+        quote: bool,
+    ) -> None:
+        thread_id = message.message_thread_id if message.is_topic_message else None
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            kwargs = {
+                "chat_id": message.chat_id,
+                "text": piece,
+                "parse_mode": parse_mode,
+                "reply_markup": markup if i == last else None,
+                "reply_parameters": ReplyParameters(
+                    message.message_id, allow_sending_without_reply=True
+                )
+                if quote and i == 0
+                else None,
+                "message_thread_id": thread_id,
+                "link_preview_options": LinkPreviewOptions(is_disabled=True),
+            }
+            await self.retrying(lambda kwargs=kwargs: bot.send_message(**kwargs))
+
+    async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
+        """Run a Bot API call, again after a 429 (its retry_after), a 5xx or a network
+        error; a refusal (400, 403) is final. The rate limiter has already retried 429s."""
+        attempts = self.settings.send_retries + 1
+        delay = 0.5
+        for attempt in range(1, attempts + 1):
+            try:
+                return await call()
+            except RetryAfter as err:
+                if attempt == attempts:
+                    raise
+                wait = _seconds(err.retry_after) + 0.1
+                log.warning("flood control: waiting %.1f s before sending again", wait)
+                await asyncio.sleep(wait)
+            except BadRequest:
+                raise
+            except NetworkError as err:  # TimedOut, 5xx and connection errors
+                if attempt == attempts:
+                    raise
+                log.warning("sending failed (%s); attempt %d in %.1f s", err, attempt + 1, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 8.0)
+        raise AssertionError("unreachable")
+
+    @contextlib.asynccontextmanager
+    async def typing(self, bot: Any, message: Message) -> AsyncIterator[None]:
+        """Show "typing…" in the chat, re-sent every few seconds, while the block runs."""
+        thread_id = message.message_thread_id if message.is_topic_message else None
+
+        async def keep_typing() -> None:
+            while True:
+                try:
+                    await bot.send_chat_action(
+                        message.chat_id, ChatAction.TYPING, message_thread_id=thread_id
+                    )
+                except TelegramError as err:
+                    log.debug("typing indicator failed: %s", err)
+                await asyncio.sleep(self.typing_interval)
+
+        task = asyncio.create_task(keep_typing())
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
