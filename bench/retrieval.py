@@ -4,7 +4,7 @@ Hybrid search against plain BM25 and plain dense search over the same index:
 article-level hit@1/3/5 and MRR, index build time, warm query latency p50/p95.
 Goal (knowledge-base issue): hybrid hit@1 >= 94 and above both, p50 < 30 ms warm.
 
-    python bench/retrieval.py [--data ../shared/eval/pquad_val] [--limit N] [--rebuild]
+    python -m bench.retrieval [--data ../shared/eval/pquad_val] [--limit N] [--rebuild]
 """
 
 from __future__ import annotations

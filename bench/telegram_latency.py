@@ -9,7 +9,7 @@ phases, so every answer is computed afresh:
 - sequential: one question at a time (what one user sees);
 - burst: all questions at once (queueing behind the one-answer-at-a-time lock).
 
-    python bench/telegram_latency.py [--data tests/data/dev_seed_qa.jsonl] [--json]
+    python -m bench.telegram_latency [--data tests/data/dev_seed_qa.jsonl] [--json]
 """
 
 from __future__ import annotations

@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
-from bot.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pydantic-settings, torch and faiss load only when first used
     from bot.answering import Answerer
+    from bot.settings import Settings
     from index.embedding import Embedder
     from index.readers import Article, ReadResult
     from index.search import KnowledgeBase
@@ -55,6 +55,8 @@ def default_seeds_dir() -> Path:
 
 def load_settings(index_dir: Path | str | None = None) -> Settings:
     """The environment's settings; `index_dir` (a `--index-dir` flag) wins over it."""
+    from bot.settings import Settings
+
     return Settings.from_env(index_dir=Path(index_dir) if index_dir else None)
 
 

@@ -124,7 +124,7 @@ class Settings(BaseSettings):
     )  # fmt: skip
     example_questions: tuple[str, ...] = _var(
         "PASOKH_EXAMPLE_QUESTIONS",
-        "example questions for /start, separated by `|` (default: drawn from the index)",
+        "example questions for /start, separated by a vertical bar (default: drawn from the index)",
         default=(),
     )
 
@@ -195,6 +195,13 @@ class Settings(BaseSettings):
             (name,) = field.validation_alias.choices
             out[name] = field.description or ""
         return out
+
+    @classmethod
+    def markdown_table(cls) -> str:
+        """The README's table of settings (a test keeps the README equal to it)."""
+        rows = ["| variable | meaning |", "|---|---|"]
+        rows += [f"| `{name}` | {text} |" for name, text in cls.variables().items()]
+        return "\n".join(rows)
 
     def index(self) -> IndexSettings:
         """What index/ needs, as plain values."""

@@ -10,11 +10,21 @@ from collections.abc import Iterable, Sequence
 
 _FA_DIGITS = str.maketrans("0123456789", "۰۱۲۳۴۵۶۷۸۹")
 
-DEFAULT_EXAMPLES = (
-    "امیرعبداللهیان کی تهران را به مقصد مسکو ترک کرد؟",
-    "رؤسای جمهور دو کشور چگونه با یکدیگر در ارتباط هستند؟",
-    "در تماس تلفنی دو وزیر درباره کدام موافقتنامه گفت‌وگو شد؟",
-)
+EXAMPLE_WORDS = 6
+
+
+def index_examples(articles: Sequence, count: int = 3) -> tuple[str, ...]:
+    """Example questions for /start drawn from what is indexed: one per article (the
+    first few), about the opening words of its title. `PASOKH_EXAMPLE_QUESTIONS` overrides."""
+    examples = []
+    for article in articles:
+        words = (getattr(article, "title", "") or "").rstrip("…. ").split()[:EXAMPLE_WORDS]
+        if words:
+            examples.append(f"درباره‌ی «{' '.join(words)}» چه می‌دانی؟")
+        if len(examples) == count:
+            break
+    return tuple(examples)
+
 
 COMMANDS = (
     ("start", "معرفی ربات و نمونه پرسش‌ها"),

@@ -4,7 +4,8 @@ Articles give a Gregorian date with its Jalali twin or only one of the two; a
 question may use either. `expand_dates` appends, for every day-and-month it
 finds, the same day in the other calendar (jdatetime does the arithmetic). With
 no year given, the day is converted in two nearby years, since the Jalali day
-of a Gregorian date moves by one around leap years.
+of a Gregorian date moves by one around leap years: the year of a reference date
+(the article's own date, when the caller knows it; else today) and the year before.
 """
 
 from __future__ import annotations
@@ -24,8 +25,13 @@ _DAY_MONTH_RE = re.compile(
     rf"(?<![\w.])(\d{{1,2}})\s+({_ALL_MONTHS})(?!\w)(?:\s+(?:ماه\s+)?(?:سال\s+)?(\d{{4}}))?"
 )
 _MONTH_DAY_RE = re.compile(rf"(?<!\w)({_ALL_MONTHS})\s+(\d{{1,2}})(?![\w.])(?:,?\s+(\d{{4}}))?")
-_DEFAULT_GREGORIAN_YEARS = (2022, 2023)
-_DEFAULT_JALALI_YEARS = (1400, 1401)
+
+
+def nearby_years(gregorian: bool, reference: dt.date | None = None) -> tuple[int, int]:
+    """The year before `reference` (default today) and its own, in the given calendar."""
+    ref = reference or dt.date.today()
+    year = ref.year if gregorian else jdatetime.date.fromgregorian(date=ref).year
+    return (year - 1, year)
 
 
 def find_dates(normalized: str) -> list[tuple[int, str, int | None]]:
@@ -41,18 +47,21 @@ def find_dates(normalized: str) -> list[tuple[int, str, int | None]]:
     return [d for d in found if 1 <= d[0] <= 31]
 
 
-def equivalent_dates(day: int, month: str, year: int | None) -> list[str]:
-    """The same day in the other calendar, as "D monthname [YYYY]" in matching form."""
+def equivalent_dates(
+    day: int, month: str, year: int | None, reference: dt.date | None = None
+) -> list[str]:
+    """The same day in the other calendar, as "D monthname [YYYY]" in matching form; a date
+    without a year is read in the years near `reference` (default today)."""
     out: list[str] = []
     if month in _GREGORIAN:
-        for y in (year,) if year else _DEFAULT_GREGORIAN_YEARS:
+        for y in (year,) if year else nearby_years(True, reference):
             try:
                 j = jdatetime.date.fromgregorian(date=dt.date(y, _GREGORIAN[month], day))
             except ValueError:
                 continue
             out.append(f"{j.day} {JALALI_MONTHS[j.month - 1]}" + (f" {j.year}" if year else ""))
     else:
-        for y in (year,) if year else _DEFAULT_JALALI_YEARS:
+        for y in (year,) if year else nearby_years(False, reference):
             try:
                 g = jdatetime.date(y, _JALALI[month], day).togregorian()
             except ValueError:
@@ -61,17 +70,17 @@ def equivalent_dates(day: int, month: str, year: int | None) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def expand_dates(text: str) -> str:
+def expand_dates(text: str, reference: dt.date | None = None) -> str:
     """The text followed by the other-calendar form of every date it names."""
     extra = [
         form
         for day, month, year in find_dates(normalize_for_matching(text))
-        for form in equivalent_dates(day, _canonical(month), year)
+        for form in equivalent_dates(day, _canonical(month), year, reference)
     ]
     return text if not extra else text + " " + " ".join(extra)
 
 
-def date_variants(text: str) -> list[str]:
+def date_variants(text: str, reference: dt.date | None = None) -> list[str]:
     """The text (normalized), then the same text with its dates in the other calendar.
 
     For judging whether a passage covers a question: "۲۸ مارس" is covered by a
@@ -86,7 +95,7 @@ def date_variants(text: str) -> list[str]:
         for m in pattern.finditer(normalized):
             year = int(m.group(year_group)) if m.group(year_group) else None
             for form in equivalent_dates(
-                int(m.group(day_group)), _canonical(m.group(month_group)), year
+                int(m.group(day_group)), _canonical(m.group(month_group)), year, reference
             ):
                 variants.append(normalized[: m.start()] + form + normalized[m.end() :])
     return list(dict.fromkeys(variants))

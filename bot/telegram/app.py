@@ -135,7 +135,7 @@ class PasokhBot(QuestionHandlers, CommandHandlers, ButtonHandlers, UploadHandler
         with self._reload_lock:
             changed = self.kb.reload_if_changed()
         if changed:
-            self.stats.reloads += 1
+            self.stats.count("reloads")
             log.info("index reloaded: version %s", self.kb.version)
         return changed
 
@@ -149,10 +149,12 @@ class PasokhBot(QuestionHandlers, CommandHandlers, ButtonHandlers, UploadHandler
             os.utime(path)
         except OSError as err:
             log.warning("cannot touch the heartbeat file %s: %s", path, err)
+            return
+        self.stats.count("heartbeats")
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         error = context.error
-        self.stats.errors += 1
+        self.stats.count("errors")
         if update is None and isinstance(error, NetworkError):
             log.warning("Bot API unreachable for now (%s); retrying", error)
             return
@@ -207,7 +209,6 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=settings.send_retries))
         .concurrent_updates(16)
         .post_init(pasokh.post_init)
-        .post_stop(pasokh.post_stop)
     )
     if settings.api_base_url:
         builder = builder.base_url(f"{settings.api_base_url}/bot").base_file_url(

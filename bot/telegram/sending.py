@@ -17,12 +17,48 @@ from telegram import (
 )
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from bot.rendering import split_message
 
 log = logging.getLogger(__name__)
 
 TYPING_INTERVAL = 4.0  # Telegram shows "typing…" for about 5 s
+
+
+def _worth_retrying(err: BaseException) -> bool:
+    """Flood control, 5xx, timeouts and connection errors; never a refusal (BadRequest)."""
+    return isinstance(err, RetryAfter) or (
+        isinstance(err, NetworkError) and not isinstance(err, BadRequest)
+    )
+
+
+_backoff = wait_exponential(multiplier=0.5, min=0.5, max=8.0)  # 0.5, 1, 2, 4, 8 s
+
+
+def _wait(state: RetryCallState) -> float:
+    """retry_after (+0.1 s) after a 429, else exponential back-off."""
+    err = state.outcome.exception() if state.outcome else None
+    if isinstance(err, RetryAfter):
+        return _seconds(err.retry_after) + 0.1
+    return _backoff(state)
+
+
+def _log_retry(state: RetryCallState) -> None:
+    err = state.outcome.exception() if state.outcome else None
+    wait = state.next_action.sleep if state.next_action else 0.0
+    if isinstance(err, RetryAfter):
+        log.warning("flood control: waiting %.1f s before sending again", wait)
+    else:
+        log.warning(
+            "sending failed (%s); attempt %d in %.1f s", err, state.attempt_number + 1, wait
+        )
 
 
 def _seconds(value: float | timedelta) -> float:
@@ -84,26 +120,14 @@ class Sending:
     async def retrying(self, call: Callable[[], Awaitable[Any]]) -> Any:
         """Run a Bot API call, again after a 429 (its retry_after), a 5xx or a network
         error; a refusal (400, 403) is final. The rate limiter has already retried 429s."""
-        attempts = self.settings.send_retries + 1
-        delay = 0.5
-        for attempt in range(1, attempts + 1):
-            try:
-                return await call()
-            except RetryAfter as err:
-                if attempt == attempts:
-                    raise
-                wait = _seconds(err.retry_after) + 0.1
-                log.warning("flood control: waiting %.1f s before sending again", wait)
-                await asyncio.sleep(wait)
-            except BadRequest:
-                raise
-            except NetworkError as err:  # TimedOut, 5xx and connection errors
-                if attempt == attempts:
-                    raise
-                log.warning("sending failed (%s); attempt %d in %.1f s", err, attempt + 1, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 8.0)
-        raise AssertionError("unreachable")
+        retryer = AsyncRetrying(
+            retry=retry_if_exception(_worth_retrying),
+            wait=_wait,
+            stop=stop_after_attempt(self.settings.send_retries + 1),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        return await retryer(call)
 
     @contextlib.asynccontextmanager
     async def typing(self, bot: Any, message: Message) -> AsyncIterator[None]:

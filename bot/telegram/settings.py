@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from bot import telegram_texts as texts
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -30,7 +29,7 @@ class TelegramSettings:
     poll_timeout: int = 10
     webhook_secret: str = field(default="", repr=False)
     webhook_listen: str = "0.0.0.0"
-    examples: tuple[str, ...] = texts.DEFAULT_EXAMPLES
+    examples: tuple[str, ...] = ()  # none: drawn from the index (texts.index_examples)
     answer_cache_size: int = 1000
 
     @classmethod
@@ -65,7 +64,7 @@ class TelegramSettings:
             poll_timeout=max(0, settings.poll_timeout),
             webhook_secret=settings.webhook_secret.get_secret_value(),
             webhook_listen=settings.webhook_listen or "0.0.0.0",
-            examples=settings.example_questions or texts.DEFAULT_EXAMPLES,
+            examples=settings.example_questions,
         )
 
     @classmethod

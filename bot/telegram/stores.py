@@ -4,6 +4,7 @@ buttons, and the figures /stats shows. Bounded with cachetools (oldest out first
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -59,18 +60,36 @@ class AnswerCache:
 
 @dataclass
 class BotStats:
+    """The figures /stats shows. `wait_for` lets a test or a benchmark block until a figure
+    changes (a condition variable, not a polling loop)."""
+
     started: float = field(default_factory=time.monotonic)
     served: int = 0
     declined: int = 0
     rate_limited: int = 0
     reloads: int = 0
     errors: int = 0
+    heartbeats: int = 0
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def record(self, started: float, abstained: bool) -> None:
-        self.served += 1
-        self.declined += int(abstained)
-        self.latencies_ms.append((time.perf_counter() - started) * 1000)
+        with self._changed:
+            self.served += 1
+            self.declined += int(abstained)
+            self.latencies_ms.append((time.perf_counter() - started) * 1000)
+            self._changed.notify_all()
+
+    def count(self, name: str) -> None:
+        """One more of `name` (reloads, heartbeats, …)."""
+        with self._changed:
+            setattr(self, name, getattr(self, name) + 1)
+            self._changed.notify_all()
+
+    def wait_for(self, predicate: Callable[[BotStats], bool], timeout: float = 30.0) -> bool:
+        """Block until `predicate(self)` holds (True) or `timeout` seconds pass (False)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: predicate(self), timeout)
 
     def summary(self) -> dict:
         return {

@@ -27,7 +27,8 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if self.mode == "slow":
             threading.Event().wait(2)
         excerpt = body["messages"][-1]["content"].split("\n")[1]
-        reply = {"choices": [{"message": {"content": f"به گفته‌ی منبع: {excerpt[:60]} [1]"}}]}
+        cite = "" if self.mode == "uncited" else " [1]"
+        reply = {"choices": [{"message": {"content": f"به گفته‌ی منبع: {excerpt[:60]}{cite}"}}]}
         data = json.dumps(reply, ensure_ascii=False).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -64,8 +65,19 @@ def test_phrased_from_cited_passages_only(server, seed_kb, monkeypatch):
     (request,) = FakeOpenAI.requests
     assert request["path"] == "/v1/chat/completions" and request["auth"] == "Bearer k"
     prompt = request["body"]["messages"][-1]["content"]
-    assert answer.parts[0].text in prompt and QUESTION in prompt
-    assert answer.parts  # citations kept
+    assert QUESTION in prompt
+    for i, part in enumerate(answer.parts, start=1):  # every cited passage, numbered …
+        assert f"[{i}] ({part.source}" in prompt and part.text in prompt
+    assert f"[{len(answer.parts) + 1}]" not in prompt  # … and nothing else
+
+
+def test_missing_citations_are_added(server, seed_kb):
+    """A reply without any [n] gets one citation per passage it was given."""
+    FakeOpenAI.mode = "uncited"
+    answer = Answerer(seed_kb, LlmPhraser(server, "fake-model")).answer(QUESTION)
+    assert answer.phrased_by == "llm" and answer.parts
+    expected = " ".join(f"[{i}]" for i in range(1, len(answer.parts) + 1))
+    assert answer.text.startswith("به گفته‌ی منبع: ") and answer.text.endswith(" " + expected)
 
 
 @pytest.mark.parametrize("mode", ["error", "slow"])

@@ -1,8 +1,16 @@
 """Dates in either calendar or digit set find each other."""
 
+import datetime as dt
+
 import pytest
 
-from index.dates import date_mentions, date_variants, equivalent_dates, expand_dates
+from index.dates import (
+    date_mentions,
+    date_variants,
+    equivalent_dates,
+    expand_dates,
+    nearby_years,
+)
 
 
 @pytest.mark.parametrize(
@@ -46,3 +54,33 @@ def test_date_variants_rewrite_the_date_in_the_other_calendar():
         "امیرعبداللهیان در 8 فروردین کجا بود؟",
     ]
     assert date_variants("بدون تاریخ") == ["بدون تاریخ"]
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "reference", "expected"),
+    [
+        # 1399 and 1403 are leap years: 15 March 2021 and 2025 are 25 Esfand, 15 March
+        # 2022 and 2026 are 24 Esfand
+        (15, "مارس", dt.date(2022, 3, 28), ["25 اسفند", "24 اسفند"]),
+        (15, "مارس", dt.date(2026, 5, 1), ["25 اسفند", "24 اسفند"]),
+        (15, "مارس", dt.date(2024, 1, 1), ["24 اسفند", "25 اسفند"]),
+        (8, "فروردین", dt.date(2023, 3, 28), ["28 مارس"]),
+        (24, "اسفند", dt.date(2022, 3, 28), ["15 مارس"]),
+    ],
+)
+def test_dates_without_a_year_read_near_the_reference(day, month, reference, expected):
+    assert equivalent_dates(day, month, None, reference) == expected
+
+
+@pytest.mark.parametrize(
+    ("reference", "gregorian", "jalali"),
+    [(dt.date(2022, 3, 28), (2021, 2022), (1400, 1401)), (dt.date(2026, 1, 1), (2025, 2026), (1403, 1404))],
+)  # fmt: skip
+def test_nearby_years(reference, gregorian, jalali):
+    assert nearby_years(True, reference) == gregorian
+    assert nearby_years(False, reference) == jalali
+
+
+def test_default_reference_is_today():
+    today = dt.date.today()
+    assert nearby_years(True) == (today.year - 1, today.year)

@@ -6,7 +6,8 @@ editMessageText, getFile, and a plain ``true`` for anything else) and
 ``GET /file/bot<TOKEN>/<path>`` for downloads. Every call is recorded with its
 parameters and arrival time. Like Telegram, it refuses HTML that does not parse and
 texts longer than 4,096 characters, and it can be told to fail the next N calls of a
-method with a 429 (with ``retry_after``) or a 500.
+method with a 429 (with ``retry_after``) or a 500. Like Telegram, a call made before a
+429's ``retry_after`` has run out is refused with another 429.
 
     with StubBotApi(token) as api:
         api.push_text(chat_id=1, user_id=1, text="سلام")
@@ -72,6 +73,7 @@ class _State:
     failures: dict[str, _Failure] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id -> (path, data)
     chats: dict[int, dict] = field(default_factory=dict)
+    flood_until: dict[str, float] = field(default_factory=dict)  # method -> perf_counter
 
 
 class TelegramHtmlError(ValueError):
@@ -305,6 +307,15 @@ class StubBotApi:
         with self._cond:
             return self._state.delivered_at.get(update_id)
 
+    def wait_delivered(self, update_id: int, timeout: float = 30.0) -> float:
+        """Block until the bot has fetched update `update_id`; when it was (perf_counter)."""
+        with self._cond:
+            if not self._cond.wait_for(
+                lambda: update_id in self._state.delivered_at, timeout=timeout
+            ):
+                raise TimeoutError(f"update {update_id} not fetched within {timeout} s")
+            return self._state.delivered_at[update_id]
+
     def wait_for_call(
         self,
         method: str,
@@ -339,11 +350,23 @@ class StubBotApi:
         with self._cond:
             call = Call(method, params, time.perf_counter())
             failure = self._state.failures.get(method)
+            flood_until = self._state.flood_until.get(method, 0.0)
+            if call.at < flood_until:  # retried before retry_after ran out: refused again
+                call.status = 429
+                self._record(call)
+                wait = max(1, round(flood_until - call.at))
+                return 429, {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": f"Too Many Requests: retry after {wait}",
+                    "parameters": {"retry_after": wait},
+                }
             if failure and failure.remaining > 0:
                 failure.remaining -= 1
                 call.status = failure.status
                 self._record(call)
                 if failure.status == 429:
+                    self._state.flood_until[method] = call.at + failure.retry_after
                     return 429, {
                         "ok": False,
                         "error_code": 429,
@@ -402,6 +425,7 @@ class StubBotApi:
             now = time.perf_counter()
             for update in ready:
                 self._state.delivered_at.setdefault(update["update_id"], now)
+            self._cond.notify_all()
         return 200, {"ok": True, "result": ready}
 
     def _m_getMe(self, params: dict) -> dict:

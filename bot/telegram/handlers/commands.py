@@ -27,7 +27,7 @@ class CommandHandlers(Sending):
             user.first_name if user else "",
             self.kb.articles(),
             self.kb.manifest.get("built_at", ""),
-            self.settings.examples,
+            self.examples(),
         )
         await self.send(context.bot, update.effective_message, html)
 
@@ -71,6 +71,10 @@ class CommandHandlers(Sending):
             chunks=texts.fa(manifest.get("chunks", 0)),
         )
         await self.send(context.bot, update.effective_message, html)
+
+    def examples(self) -> tuple[str, ...]:
+        """`PASOKH_EXAMPLE_QUESTIONS`, else questions drawn from the indexed articles."""
+        return self.settings.examples or texts.index_examples(self.kb.articles())
 
     def is_admin(self, update: Update) -> bool:
         user = update.effective_user

@@ -50,7 +50,8 @@ class QuestionHandlers(Sending):
         bot = context.bot
         question = question.strip()
         if not question:
-            example = texts.esc(self.settings.examples[0]) if self.settings.examples else ""
+            examples = self.examples()
+            example = texts.esc(examples[0]) if examples else ""
             await self.send(bot, message, texts.ASK_USAGE.format(example=example))
             return
         if len(question) > MAX_QUESTION_CHARS:
@@ -62,7 +63,7 @@ class QuestionHandlers(Sending):
         user = update.effective_user
         wait = self.rate.check(user.id if user else update.effective_chat.id)
         if wait:
-            self.stats.rate_limited += 1
+            self.stats.count("rate_limited")
             limit = self.settings.rate_limit_per_minute
             await self.send(bot, message, texts.esc(texts.rate_limited(wait, limit)))
             return
