@@ -127,7 +127,11 @@ class Sending:
             before_sleep=_log_retry,
             reraise=True,
         )
-        return await retryer(call)
+
+        async def attempt() -> Any:  # a coroutine function: tenacity awaits only those
+            return await call()
+
+        return await retryer(attempt)
 
     @contextlib.asynccontextmanager
     async def typing(self, bot: Any, message: Message) -> AsyncIterator[None]:
