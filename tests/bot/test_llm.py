@@ -1,6 +1,7 @@
 """The optional language model, against a small fake OpenAI-compatible server on loopback."""
 
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -27,7 +28,9 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if self.mode == "slow":
             threading.Event().wait(2)
         excerpt = body["messages"][-1]["content"].split("\n")[1]
-        cite = "" if self.mode == "uncited" else " [1]"
+        cite = " [1]"
+        if self.mode == "uncited":  # no [n] anywhere, not even the excerpt's own number
+            excerpt, cite = re.sub(r"\[\d+\]\s*", "", excerpt), ""
         reply = {"choices": [{"message": {"content": f"به گفته‌ی منبع: {excerpt[:60]}{cite}"}}]}
         data = json.dumps(reply, ensure_ascii=False).encode()
         self.send_response(200)
