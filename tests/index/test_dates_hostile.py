@@ -18,7 +18,7 @@ except ImportError:  # Python < 3.11
 
 
 def test_date_phrase_pattern_has_a_bounded_width():
-    low, high = sre_parse.parse(dates._ORIGINAL_DATE_RE.pattern).getwidth()
+    _low, high = sre_parse.parse(dates._ORIGINAL_DATE_RE.pattern).getwidth()
     assert high <= 100, f"a match can be {high} characters wide: unbounded repeat"
 
 
