@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 TITLE_MAX_CHARS = 90
-FRONT_MATTER_MAX_CHARS = 64 * 1024  # real front matter is a few lines; a bomb is not
+FRONT_MATTER_MAX_CHARS = 16 * 1024  # real front matter is a few lines; a bomb is not
+FRONT_MATTER_MAX_DEPTH = 20  # PyYAML is recursive and slow on deep nesting
 ID_MAX_CHARS = 200
 # Not an error in a Windows-1256 Persian file: typography and the joiners and marks.
 _CP1256_PLAUSIBLE = frozenset("…‘’“”•–—«»×÷\u200c\u200d\u200e\u200f\xa0\xad")
@@ -177,6 +178,8 @@ def read_file(
             _parse_json_document(text, name, result)
         else:
             _parse_jsonl(text, name, result)
+        if not result.articles and not result.problems:  # "[]", or JSON lines all blank
+            raise _Skip("no articles in the file")
     except _Skip as skip:
         result.problems.append(ReadProblem(name, str(skip), skip.line))
     except OSError as err:
@@ -332,6 +335,21 @@ class _FrontMatterLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+def _nesting_depth(yaml_text: str) -> int:
+    """How deep brackets and block-list dashes nest, over-counted (quotes are not
+    parsed): checked before PyYAML, which takes seconds on a few thousand levels."""
+    depth = deepest = 0
+    for ch in yaml_text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    dashes = max((len(re.match(r"[-\s]*", line).group(0).split()) for line in
+                  yaml_text.split("\n")), default=0)  # fmt: skip
+    return max(deepest, dashes)
+
+
 def parse_markdown(text: str, article_id: str, path: str = "") -> Article:
     """Markdown with optional YAML front matter (title, date, source, url)."""
     text = text.replace("\r\n", "\n")
@@ -340,6 +358,8 @@ def parse_markdown(text: str, article_id: str, path: str = "") -> Article:
     if m:
         if len(m.group(1)) > FRONT_MATTER_MAX_CHARS:
             raise _Skip(f"front matter is over {FRONT_MATTER_MAX_CHARS // 1024} KB", line=2)
+        if _nesting_depth(m.group(1)) > FRONT_MATTER_MAX_DEPTH:
+            raise _Skip("front matter is nested too deeply", line=2)
         try:
             meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}  # a SafeLoader subclass
         except yaml.YAMLError as err:
