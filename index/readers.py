@@ -69,8 +69,17 @@ class ReadProblem:
     line: int | None = None
 
     def __str__(self) -> str:
+        """One printable line: a file name holding control characters (an escape
+        sequence, a newline) shows them escaped instead of acting on the terminal."""
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return _printable(f"{where}: {self.message}")
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
 
 
 @dataclass

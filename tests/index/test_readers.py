@@ -327,3 +327,10 @@ def test_yaml_scalars_in_front_matter_become_text(tmp_path, front, expected):
     path.write_text(f"---\n{front}\n---\nمتن.", encoding="utf-8")
     (article,) = read_file(path).articles
     assert (article.title, article.published) == expected
+
+
+def test_problem_line_escapes_control_characters_in_the_file_name(tmp_path):
+    path = tmp_path / "a\x1b]0;pwned\x07\nb.txt"
+    path.write_bytes(b"")
+    (problem,) = read_file(path).problems
+    assert str(problem).endswith("a\\x1b]0;pwned\\x07\\nb.txt: empty file")
