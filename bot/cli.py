@@ -268,8 +268,11 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as err:  # one line for the user; the traceback with --debug
-        if args.debug:
-            raise
+        if args.debug:  # printed here, not by Python, so that no secret shows in it
+            from bot.redaction import format_exception
+
+            sys.stderr.write(format_exception(err))
+            return EXIT_ERROR
         print(f"pasokh: error: {_one_line(err)}", file=sys.stderr)
         return EXIT_ERROR
     log.debug("done in %.2f s", time.perf_counter() - started)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bot.answering import Answer, Answerer
 from bot.conversation import Conversation
-from bot.rendering import render_answer_text, to_visual
+from bot.rendering import render_answer_text, terminal_safe, to_visual
 
 HELP = """\
 پرسش خود را به فارسی بنویسید و Enter بزنید. فرمان‌ها:
@@ -35,7 +35,7 @@ class ConsoleSession:
         self.last_answer: Answer | None = None
 
     def show(self, text: str) -> str:
-        return to_visual(text) if self.bidi else text
+        return to_visual(text) if self.bidi else terminal_safe(text)
 
     def handle(self, line: str) -> str | None:
         """The reply to one input line; None means quit."""

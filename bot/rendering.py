@@ -7,6 +7,25 @@ import re
 
 TELEGRAM_LIMIT = 4096
 
+# Escape sequences whole (CSI; OSC/DCS/APC strings up to their terminator; two-byte ESC
+# sequences), in 7-bit and C1 forms, so none of their payload reaches the terminal.
+_ESCAPE_SEQUENCE_RE = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]{0,512}(?:\x07|\x1b\\|\x9c)"
+    r"|\x1b[ -/]*[0-~]"
+)
+# Then any control character left (not \n or \t), and the bidi embeddings, overrides and
+# isolates that can reorder what follows them; ZWNJ, ZWJ and the LRM/RLM/ALM marks that
+# Persian text needs stay.
+_UNSAFE_CHAR_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def terminal_safe(text: str) -> str:
+    """Article text as a terminal may print it: an article holding ``\\x1b]0;…\\x07``
+    must not retitle the window, move the cursor or overwrite what was printed before."""
+    text = text.replace("\r\n", "\n").replace("\u2028", "\n").replace("\u2029", "\n")
+    return _UNSAFE_CHAR_RE.sub("", _ESCAPE_SEQUENCE_RE.sub("", text))
+
 
 def source_line(index: int, part) -> str:
     when = f"، {part.date}" if part.date else ""
@@ -20,7 +39,7 @@ def render_answer_text(answer, bidi: bool = False) -> str:
         lines.append("")
         lines.append("منابع:")
         lines.extend(source_line(i, p) for i, p in enumerate(answer.parts, start=1))
-    text = "\n".join(lines)
+    text = terminal_safe("\n".join(lines))
     return to_visual(text) if bidi else text
 
 
@@ -28,7 +47,7 @@ def to_visual(text: str) -> str:
     """Reorder right-to-left text for terminals that do not apply the bidi algorithm."""
     from bidi import get_display
 
-    return "\n".join(get_display(line) for line in text.split("\n"))
+    return "\n".join(get_display(line) for line in terminal_safe(text).split("\n"))
 
 
 def render_answer_html(answer) -> str:

@@ -105,8 +105,14 @@ def _canonical(month: str) -> str:
     return MONTH_VARIANTS.get(month, month)
 
 
+# Every repeat is bounded, so a match is at most ~100 characters wide and the work per
+# start position is bounded: linear in the text. (The unbounded `[^\s\d]+م` it replaces
+# rescanned the rest of a long run without spaces from every position: 20,000 such
+# characters took seconds.) Ordinals start a word; no ordinal or month name is 20 letters.
+_WORD = r"[^\s\d()،,.]"
 _ORIGINAL_DATE_RE = re.compile(
-    r"(?:[0-9۰-۹]{1,2}|[^\s\d]+م)\s+(?:[^\s\d()،,.]+)(?:\s*\([^)]{1,20}\))?"
+    rf"(?:[0-9۰-۹]{{1,2}}|(?<![^\s\d])[^\s\d]{{0,20}}م)\s{{1,8}}{_WORD}{{1,20}}(?!{_WORD})"
+    r"(?:\s{0,8}\([^)]{1,20}\))?"
 )
 
 

@@ -7,9 +7,12 @@ same run from landing.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import json
 import logging
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +24,11 @@ log = logging.getLogger(__name__)
 ARTICLE_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 TITLE_MAX_CHARS = 90
+FRONT_MATTER_MAX_CHARS = 16 * 1024  # real front matter is a few lines; a bomb is not
+FRONT_MATTER_MAX_DEPTH = 20  # PyYAML is recursive and slow on deep nesting
+ID_MAX_CHARS = 200
+# Not an error in a Windows-1256 Persian file: typography and the joiners and marks.
+_CP1256_PLAUSIBLE = frozenset("…‘’“”•–—«»×÷\u200c\u200d\u200e\u200f\xa0\xad")
 
 # News agencies and sites often named in a lead without a comma after them
 # ("به گزارش راهبرد معاصر حسین ..."): the name cannot be delimited otherwise.
@@ -61,8 +69,17 @@ class ReadProblem:
     line: int | None = None
 
     def __str__(self) -> str:
+        """One printable line: a file name holding control characters (an escape
+        sequence, a newline) shows them escaped instead of acting on the terminal."""
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return _printable(f"{where}: {self.message}")
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) == "Cc" else ch
+        for ch in text
+    )
 
 
 @dataclass
@@ -101,16 +118,41 @@ def iter_article_files(paths: Iterable[Path]) -> Iterator[Path]:
 
 
 def read_paths(paths: Iterable[Path], max_file_bytes: int = DEFAULT_MAX_FILE_BYTES) -> ReadResult:
+    """Every article under `paths`; an id met again in a later file is skipped and named,
+    since the later article would otherwise silently replace the earlier one."""
     result = ReadResult()
+    first_seen: dict[str, str] = {}
     for path in iter_article_files(paths):
-        result.extend(read_file(path, max_file_bytes))
+        one = read_file(path, max_file_bytes)
+        for article in one.articles:
+            if article.id in first_seen:
+                one.problems.append(
+                    ReadProblem(
+                        article.path,
+                        f"id {article.id!r} was already read from {first_seen[article.id]}; "
+                        "this one is skipped",
+                    )
+                )
+            else:
+                first_seen[article.id] = article.path
+                result.articles.append(article)
+        result.problems.extend(one.problems)
+        result.notes.extend(one.notes)
     return result
 
 
 def read_file(
-    path: Path, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES, display_name: str | None = None
+    path: Path,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    display_name: str | None = None,
+    content_ids: bool = False,
 ) -> ReadResult:
-    """Read one file; `display_name` names it in messages (an upload's name, not a path)."""
+    """Read one file; `display_name` names it in messages (an upload's name, not a path).
+
+    A .txt or .md article's id is its file name, unless `content_ids` (for uploads, whose
+    names are not unique: two "news.txt" must not replace each other) derives it from the
+    text. JSON records without an id always get one derived from their text.
+    """
     name = display_name or str(path)
     result = ReadResult()
     try:
@@ -125,20 +167,28 @@ def read_file(
                 f"file is {size / 1e6:.1f} MB, over the {max_file_bytes / 1e6:.0f} MB limit "
                 "(PASOKH_MAX_FILE_MB)"
             )
-        text, encoding = decode_bytes(path.read_bytes())
+        data = path.read_bytes()
+        text, encoding = decode_bytes(data)
         if encoding not in ("utf-8", "ascii"):
             result.notes.append(f"{name}: read as {encoding}")
+        replaced = _replaced_bytes(data, text, encoding)
+        if replaced:
+            result.notes.append(f"{name}: {replaced}")
         if not text.strip():
             raise _Skip("empty file")
         stem = Path(display_name).stem if display_name else path.stem
+        if content_ids and suffix in (".txt", ".md"):
+            stem = content_id(text)
         if suffix == ".txt":
             result.articles.append(parse_news_text(text, article_id=stem, path=name))
         elif suffix == ".md":
             result.articles.append(parse_markdown(text, article_id=stem, path=name))
         elif suffix == ".json":
-            _parse_json_document(text, stem, name, result)
+            _parse_json_document(text, name, result)
         else:
-            _parse_jsonl(text, stem, name, result)
+            _parse_jsonl(text, name, result)
+        if not result.articles and not result.problems:  # "[]", or JSON lines all blank
+            raise _Skip("no articles in the file")
     except _Skip as skip:
         result.problems.append(ReadProblem(name, str(skip), skip.line))
     except OSError as err:
@@ -147,9 +197,16 @@ def read_file(
 
 
 def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode with a BOM if there is one, else UTF-8, else Windows-1256 (common for Persian)."""
+    """Decode by a BOM if there is one, else as whichever of UTF-8 and Windows-1256 (common
+    for Persian) makes fewer errors, UTF-8 on a tie.
+
+    A UTF-8 file with one bad byte stays UTF-8 (that byte becomes U+FFFD, and
+    :func:`read_file` names the file) instead of turning wholly into mojibake.
+    Windows-1256 decodes every byte, so its "errors" are characters no Persian text in
+    that code page holds: the Latin letters and symbols UTF-8 bytes turn into.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8 with BOM"
+        return _checked(data[3:].decode("utf-8", errors="replace"), data), "utf-8 with BOM"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16"), "utf-16"
@@ -158,18 +215,54 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     if b"\x00" in data[:8192]:
         raise _Skip("binary file, not text")
     try:
-        return data.decode("utf-8"), "utf-8"
+        return _checked(data.decode("utf-8"), data), "utf-8"
     except UnicodeDecodeError:
         pass
-    try:
-        text = data.decode("cp1256")
-    except UnicodeDecodeError as err:
-        raise _Skip(
-            f"undecodable text (not UTF-8, UTF-16 or Windows-1256) at byte {err.start}"
-        ) from None
+    as_utf8 = data.decode("utf-8", errors="replace")
+    utf8_errors = as_utf8.count("\ufffd") - data.count("\ufffd".encode())
+    as_cp1256 = data.decode("cp1256", errors="replace")
+    cp1256_errors = sum(
+        1
+        for ch in as_cp1256
+        if ord(ch) > 127
+        and ch not in _CP1256_PLAUSIBLE
+        and not unicodedata.name(ch, "").startswith("ARABIC")
+    )
+    if utf8_errors <= cp1256_errors:
+        text, encoding, errors = as_utf8, "utf-8", utf8_errors
+    else:
+        text, encoding, errors = as_cp1256, "Windows-1256", cp1256_errors
+    if errors > max(16, len(text) // 20):
+        raise _Skip(f"not UTF-8 or Windows-1256 text ({errors} undecodable characters)")
+    return _checked(text, data), encoding
+
+
+def _checked(text: str, data: bytes) -> str:
     if _looks_binary(text):
         raise _Skip("binary file, not text")
-    return text, "Windows-1256"
+    return text
+
+
+def _replaced_bytes(data: bytes, text: str, encoding: str) -> str:
+    """A note naming how many bytes became U+FFFD, and where the first was ("" if none)."""
+    if not encoding.startswith("utf-8"):
+        return ""
+    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
+    if replaced <= 0:
+        return ""
+    first = text.index("\ufffd")
+    line = text.count("\n", 0, first) + 1
+    return (
+        f"{replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD "
+        f"(first on line {line}); check the file's encoding"
+    )
+
+
+def content_id(text: str) -> str:
+    """An id from the text itself: the same article read twice gets the same id, and two
+    different articles from files that share a name do not replace each other."""
+    digest = hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass"))
+    return "h" + digest.hexdigest()[:16]
 
 
 def _looks_binary(text: str) -> bool:
@@ -237,24 +330,59 @@ def title_from_text(text: str) -> str:
 _FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: a few hundred bytes of nested ``*alias``
+    references expand to millions of characters (a "billion laughs"), and front matter
+    has no use for them."""
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter", mark
+            )
+        return super().compose_node(parent, index)
+
+
+def _nesting_depth(yaml_text: str) -> int:
+    """How deep brackets and block-list dashes nest, over-counted (quotes are not
+    parsed): checked before PyYAML, which takes seconds on a few thousand levels."""
+    depth = deepest = 0
+    for ch in yaml_text:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    dashes = max((len(re.match(r"[-\s]*", line).group(0).split()) for line in
+                  yaml_text.split("\n")), default=0)  # fmt: skip
+    return max(deepest, dashes)
+
+
 def parse_markdown(text: str, article_id: str, path: str = "") -> Article:
     """Markdown with optional YAML front matter (title, date, source, url)."""
     text = text.replace("\r\n", "\n")
     meta: dict = {}
     m = _FRONT_MATTER_RE.match(text)
     if m:
+        if len(m.group(1)) > FRONT_MATTER_MAX_CHARS:
+            raise _Skip(f"front matter is over {FRONT_MATTER_MAX_CHARS // 1024} KB", line=2)
+        if _nesting_depth(m.group(1)) > FRONT_MATTER_MAX_DEPTH:
+            raise _Skip("front matter is nested too deeply", line=2)
         try:
-            meta = yaml.safe_load(m.group(1)) or {}
+            meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}  # a SafeLoader subclass
         except yaml.YAMLError as err:
-            line = getattr(getattr(err, "problem_mark", None), "line", None)
-            raise _Skip(
-                "malformed front matter", line=line + 2 if line is not None else 2
-            ) from None
+            mark = getattr(err, "problem_mark", None)
+            line = mark.line + 2 if mark is not None else 2
+            problem = getattr(err, "problem", None) or "malformed"
+            raise _Skip(f"malformed front matter: {problem}", line=line) from None
+        except RecursionError:
+            raise _Skip("front matter is nested too deeply", line=2) from None
         if not isinstance(meta, dict):
             raise _Skip("front matter is not a mapping of fields", line=2)
         text = text[m.end() :]
     body_lines = []
-    title = str(meta.get("title") or "").strip()
+    title = _field(meta, "title", scalars=True).strip()
     for line in text.strip().split("\n"):
         heading = re.match(r"^#{1,6}\s+(.*)", line)
         if heading and not title:
@@ -265,57 +393,129 @@ def parse_markdown(text: str, article_id: str, path: str = "") -> Article:
     if not body:
         raise _Skip("article has no text")
     article = parse_news_text(body, article_id, path)
-    return _with_fields(article, {**meta, "title": title} if title else meta)
+    return _with_fields(article, {**meta, "title": title} if title else meta, scalars=True)
 
 
-def _with_fields(article: Article, fields: dict) -> Article:
-    if fields.get("title"):
-        article.title = str(fields["title"]).strip()
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return f"a {type(value).__name__}"
+
+
+def _field(fields: dict, *names: str, scalars: bool = False) -> str:
+    """The first of `names` that is set, as text; a named skip when it holds a list, an
+    object or (in JSON, unless `scalars`) a number: a record that malformed is not guessed at.
+
+    YAML turns ``title: 1402`` and ``date: 2023-03-28`` into a number and a date, so front
+    matter passes `scalars` and gets them back as text.
+    """
+    for name in names:
+        value = fields.get(name)
+        if value is None or value == "":
+            continue
+        if isinstance(value, str):
+            return value
+        is_scalar = isinstance(value, (int, float, dt.date)) and not isinstance(value, bool)
+        if is_scalar and (scalars or name in ("published", "date")):
+            return str(value)
+        raise _Skip(f'field "{name}" is {_kind(value)}, expected text')
+    return ""
+
+
+def _with_fields(article: Article, fields: dict, scalars: bool = False) -> Article:
+    title = _field(fields, "title", scalars=scalars).strip()
+    if title:
+        article.title = title
     source = fields.get("source") or fields.get("agency")
     if source:
-        given = [source] if isinstance(source, str) else [str(s) for s in source]
+        name = "source" if fields.get("source") else "agency"
+        items = source if isinstance(source, list) else [source]
+        if not all(isinstance(s, str) or (scalars and isinstance(s, (int, float))) for s in items):
+            raise _Skip(f'field "{name}" is {_kind(source)}, expected text or a list of texts')
+        given = [str(s).strip() for s in items if str(s).strip()]
         article.sources = given + [s for s in article.sources if s not in given]
-    article.url = str(fields.get("url") or "")
-    published = fields.get("published") or fields.get("date") or ""
-    article.published = str(published)
+    article.url = _field(fields, "url", scalars=scalars).strip()
+    article.published = _field(fields, "published", "date", scalars=scalars).strip()
     return article
 
 
-def article_from_record(record: object, fallback_id: str, path: str) -> Article:
+def _record_id(record: dict, text: str) -> str:
+    """The record's own id, or one derived from its text; an empty or unprintable id is
+    refused rather than turned into "" (which every such record would then share)."""
+    if "id" not in record or record["id"] is None:
+        return content_id(text)
+    raw = record["id"]
+    if isinstance(raw, bool) or not isinstance(raw, (str, int)):
+        raise _Skip(f'field "id" is {_kind(raw)}, expected text')
+    article_id = str(raw).strip()
+    if not article_id:
+        raise _Skip('the id is empty; give a real id or leave "id" out to derive one')
+    if len(article_id) > ID_MAX_CHARS:
+        raise _Skip(f"the id is over {ID_MAX_CHARS} characters")
+    if any(unicodedata.category(ch) == "Cc" for ch in article_id):
+        raise _Skip("the id holds control characters")
+    return article_id
+
+
+def article_from_record(record: object, path: str) -> Article:
     if not isinstance(record, dict):
         raise _Skip("expected a JSON object with id, title and text")
-    text = record.get("text") or record.get("body") or record.get("content")
-    if not isinstance(text, str) or not text.strip():
+    text = _field(record, "text", "body", "content")
+    if not text.strip():
         raise _Skip("article has no text (fields text or body)")
-    article_id = str(record.get("id") or fallback_id).strip()
-    article = parse_news_text(text, article_id, path)
+    article = parse_news_text(text, _record_id(record, text), path)
     return _with_fields(article, record)
 
 
-def _parse_json_document(text: str, stem: str, name: str, result: ReadResult) -> None:
+def _load_json(text: str) -> object:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as err:
         raise _Skip(f"malformed JSON: {err.msg} (column {err.colno})", line=err.lineno) from None
+    except RecursionError:
+        raise _Skip("JSON nested too deeply") from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise _Skip(f"malformed JSON: {err}") from None
+
+
+def _parse_json_document(text: str, name: str, result: ReadResult) -> None:
+    data = _load_json(text)
     records = data if isinstance(data, list) else [data]
+    seen: dict[str, int] = {}
     for i, record in enumerate(records, start=1):
-        fallback = stem if len(records) == 1 else f"{stem}-{i}"
+        where = f"item {i}: " if isinstance(data, list) else ""
         try:
-            result.articles.append(article_from_record(record, fallback, name))
+            article = article_from_record(record, name)
+            if article.id in seen:
+                raise _Skip(f"id {article.id!r} already used by item {seen[article.id]}; skipped")
+            seen[article.id] = i
+            result.articles.append(article)
         except _Skip as skip:
-            where = f"item {i}: " if isinstance(data, list) else ""
             result.problems.append(ReadProblem(name, where + str(skip)))
 
 
-def _parse_jsonl(text: str, stem: str, name: str, result: ReadResult) -> None:
-    for lineno, line in enumerate(text.splitlines(), start=1):
+def _parse_jsonl(text: str, name: str, result: ReadResult) -> None:
+    """One record a line. Lines end at "\\n" only: `str.splitlines` also splits at
+    U+2028 and other separators that are valid inside a JSON string."""
+    seen: dict[str, int] = {}
+    for lineno, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise _Skip(f"malformed JSON: {err.msg} (column {err.colno})") from None
-            result.articles.append(article_from_record(record, f"{stem}-{lineno}", name))
+                record = _load_json(line)
+            except _Skip as skip:
+                raise _Skip(str(skip)) from None  # the file's line, not the record's
+            article = article_from_record(record, name)
+            if article.id in seen:
+                raise _Skip(f"id {article.id!r} already used on line {seen[article.id]}; skipped")
+            seen[article.id] = lineno
+            result.articles.append(article)
         except _Skip as skip:
             result.problems.append(ReadProblem(name, str(skip), lineno))

@@ -1,8 +1,11 @@
 """Message splitting for Telegram's 4,096-character limit, and escaping."""
 
+from types import SimpleNamespace
+
 import pytest
 
-from bot.rendering import split_message
+from bot.console import ConsoleSession
+from bot.rendering import render_answer_text, split_message, terminal_safe
 
 
 def test_short_message_untouched():
@@ -33,3 +36,43 @@ def test_giant_word_is_cut_somewhere_safe():
     pieces = split_message("<i>" + "ب" * 300 + "</i>", limit=100)
     assert all(len(p) <= 100 for p in pieces)
     assert "".join(p.replace("<i>", "").replace("</i>", "") for p in pieces) == "ب" * 300
+
+
+# -- terminal output (issue 10): article text must not drive the terminal --------------
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("عنوان\x1b]0;pwned\x07 خبر", "عنوان خبر"),  # window title (OSC … BEL)
+        ("عنوان\x1b]8;;http://x\x1b\\پیوند\x1b]8;;\x1b\\", "عنوانپیوند"),  # hyperlink, ST
+        ("\x1b[2J\x1b[1;1Hسلام", "سلام"),  # clear screen, move cursor
+        ("سلام\x9b31mقرمز", "سلامقرمز"),  # C1 CSI
+        ("درست\rغلط", "درستغلط"),  # carriage return would overwrite the line
+        ("زنگ\x07\x08\x7f", "زنگ"),
+        ("\u202eنام\u202c", "نام"),  # right-to-left override
+        ("می\u200cخواهم \u200fو\u200e\u200d", "می\u200cخواهم \u200fو\u200e\u200d"),  # kept
+        ("سطر\tیک\nسطر\u2028دو\r\n", "سطر\tیک\nسطر\nدو\n"),
+        ("\x1b]0;" + "x" * 600 + "\x07آ", "0;" + "x" * 600 + "آ"),  # unterminated: ESC, BEL go
+    ],
+    ids=["osc-title", "osc-link", "csi", "c1-csi", "cr", "bel-bs-del", "rlo", "persian-marks",
+         "separators", "long-osc"],
+)  # fmt: skip
+def test_terminal_safe(text, expected):
+    assert terminal_safe(text) == expected
+
+
+def _answer(title: str, text: str) -> SimpleNamespace:
+    part = SimpleNamespace(title=title, source="ایرنا\x1b[31m", date="", article_id="a\x1b[2J")
+    return SimpleNamespace(text=text, parts=[part])
+
+
+@pytest.mark.parametrize("bidi", [False, True])
+def test_answers_printed_to_a_terminal_carry_no_escape_sequences(bidi):
+    rendered = render_answer_text(_answer("خبر\x1b]0;pwned\x07", "پاسخ\x1b[2J\r"), bidi=bidi)
+    assert not any(ord(ch) < 32 and ch not in "\n\t" for ch in rendered)
+    assert "pwned" not in rendered and ("خبر" in rendered or "ربخ" in rendered)
+
+
+def test_console_listings_are_terminal_safe():
+    session = ConsoleSession.__new__(ConsoleSession)
+    session.bidi = False
+    assert session.show("مقاله\x1b]0;pwned\x07") == "مقاله"

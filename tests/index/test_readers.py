@@ -156,3 +156,181 @@ def test_folder_is_read_recursively_and_problems_do_not_stop_it(tmp_path):
     result = read_paths([tmp_path])
     assert sorted(a.id for a in result.articles) == ["a", "b", "c"]
     assert [p.message for p in result.problems] == ["empty file"]
+
+
+# -- hostile input (issue 10): one bad record is named and skipped, the rest lands -----
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        ({"id": "s", "text": "متن.", "source": 5}, 'field "source" is a number, expected text'),
+        ({"id": "t", "text": "متن.", "title": {"fa": "عنوان"}}, 'field "title" is an object'),
+        ({"id": "u", "text": "متن.", "url": ["a", "b"]}, 'field "url" is a list'),
+        ({"id": "v", "text": ["متن", "دو"]}, 'field "text" is a list'),
+        ({"id": "w", "text": "متن.", "source": ["ایرنا", 7]}, 'field "source" is a list'),
+        ({"id": ["x"], "text": "متن."}, 'field "id" is a list'),
+        ({"id": "   ", "text": "متن."}, "the id is empty"),
+        ({"id": "", "text": "متن."}, "the id is empty"),
+        ({"id": "a\x1b[2Jb", "text": "متن."}, "the id holds control characters"),
+    ],
+    ids=["source-number", "title-object", "url-list", "text-list", "source-list-number",
+         "id-list", "id-spaces", "id-empty", "id-escape"],
+)  # fmt: skip
+def test_bad_field_is_a_named_skip_and_the_rest_lands(tmp_path, record, message):
+    good = {"id": "good", "text": "به گزارش ایرنا، وزیر به مسکو رفت.", "source": "ایرنا"}
+    path = tmp_path / "feed.jsonl"
+    lines = [json.dumps(r, ensure_ascii=False) for r in (good, record, {**good, "id": "g2"})]
+    path.write_text("\n".join(lines), encoding="utf-8")
+    (tmp_path / "beside.txt").write_text(PERSIAN, encoding="utf-8")
+    result = read_paths([tmp_path])
+    assert sorted(a.id for a in result.articles) == ["beside", "g2", "good"]
+    (problem,) = result.problems
+    assert problem.line == 2 and message in problem.message, str(problem)
+
+
+def test_deeply_nested_json_is_a_named_skip(tmp_path):
+    (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    (tmp_path / "deep.jsonl").write_text('{"a": ' * 50_000 + "1" + "}" * 50_000, "utf-8")
+    (tmp_path / "huge-int.json").write_text('{"id": ' + "9" * 5000 + ', "text": "x"}', "utf-8")
+    (tmp_path / "ok.txt").write_text(PERSIAN, encoding="utf-8")
+    result = read_paths([tmp_path])
+    assert [a.id for a in result.articles] == ["ok"]
+    messages = {Path(p.path).name: p.message for p in result.problems}
+    assert messages["deep.json"] == messages["deep.jsonl"] == "JSON nested too deeply"
+    assert messages["huge-int.json"].startswith("malformed JSON")
+
+
+def test_one_invalid_byte_keeps_utf8_and_names_the_file(tmp_path):
+    data = PERSIAN.encode("utf-8")
+    data = data[:40] + b"\xff" + data[40:]  # one bad byte between two characters
+    path = tmp_path / "one-bad-byte.txt"
+    path.write_bytes(data)
+    result = read_file(path)
+    (article,) = result.articles
+    assert "خارجه امروز به مسکو سفر کرد" in article.text  # not mojibake
+    assert article.text.count("\ufffd") == 1
+    (note,) = result.notes
+    assert note.startswith(f"{path}: 1 invalid UTF-8 byte") and "line 1" in note
+
+
+def test_utf8_bom_with_a_bad_byte_is_read_not_raised(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + PERSIAN.encode("utf-8") + b"\n\xc3")
+    result = read_file(path)
+    assert result.articles and "replaced by U+FFFD (first on line 2)" in result.notes[-1]
+
+
+def test_random_bytes_are_not_indexed_as_text(tmp_path):
+    path = tmp_path / "noise.txt"
+    path.write_bytes(bytes(range(128, 256)) * 40)
+    (problem,) = read_file(path).problems
+    assert "not UTF-8 or Windows-1256 text" in problem.message
+
+
+def test_line_separator_inside_a_jsonl_string_does_not_split_the_record(tmp_path):
+    path = tmp_path / "ls.jsonl"
+    records = [
+        {"id": "p1", "text": "بند اول.\u2028بند دوم\u2029 و\x85 پایان."},
+        {"id": "p2", "text": "دومی."},
+    ]
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\r\n", "utf-8")
+    result = read_file(path)
+    assert not result.problems
+    assert [a.id for a in result.articles] == ["p1", "p2"]
+    assert "\u2028" in result.articles[0].text
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".json"])
+def test_duplicate_ids_in_one_file_are_named(tmp_path, suffix):
+    records = [
+        {"id": "d", "text": "اول."},
+        {"id": "e", "text": "دوم."},
+        {"id": "d", "text": "سوم."},
+    ]
+    path = tmp_path / f"dup{suffix}"
+    if suffix == ".jsonl":
+        path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+    else:
+        path.write_text(json.dumps(records, ensure_ascii=False), "utf-8")
+    result = read_file(path)
+    assert [(a.id, a.text) for a in result.articles] == [("d", "اول."), ("e", "دوم.")]
+    (problem,) = result.problems
+    where = "line 1" if suffix == ".jsonl" else "item 1"
+    assert f"id 'd' already used on {where}; skipped" in str(problem).replace("by ", "on ")
+
+
+def test_same_id_in_two_files_is_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "news.txt").write_text(PERSIAN, encoding="utf-8")
+    (tmp_path / "b" / "news.txt").write_text("خبری دیگر.", encoding="utf-8")
+    result = read_paths([tmp_path])
+    assert [a.path for a in result.articles] == [str(tmp_path / "a" / "news.txt")]
+    (problem,) = result.problems
+    assert problem.path == str(tmp_path / "b" / "news.txt") and "already read from" in str(problem)
+
+
+def test_missing_ids_come_from_the_content_not_the_file_name(tmp_path):
+    """Two uploads both named news.json must not replace each other; the same one twice
+    gets the same id."""
+    first, second = tmp_path / "1", tmp_path / "2"
+    first.mkdir()
+    second.mkdir()
+    (first / "news.json").write_text('[{"text": "الف."}, {"text": "ب."}]', "utf-8")
+    (second / "news.json").write_text('[{"text": "پ."}, {"text": "ت."}]', "utf-8")
+    ids_1 = [a.id for a in read_file(first / "news.json").articles]
+    ids_2 = [a.id for a in read_file(second / "news.json").articles]
+    assert len(set(ids_1 + ids_2)) == 4
+    assert not any(i.startswith("news") for i in ids_1 + ids_2)
+    assert ids_1 == [a.id for a in read_file(first / "news.json").articles]  # stable
+    (tmp_path / "a.txt").write_text("خبر یک.", "utf-8")
+    (tmp_path / "b.txt").write_text("خبر یک.", "utf-8")
+    (one,) = read_file(tmp_path / "a.txt", display_name="news.txt", content_ids=True).articles
+    (two,) = read_file(tmp_path / "b.txt", display_name="news.txt", content_ids=True).articles
+    assert one.id == two.id != "news"
+
+
+def test_yaml_alias_bomb_in_front_matter_is_refused(tmp_path):
+    bomb = ['a: &a ["خنده","خنده","خنده","خنده","خنده","خنده","خنده","خنده","خنده"]']
+    for level in "bcdefghi":
+        prev = chr(ord(level) - 1)
+        bomb.append(f"{level}: &{level} [*{prev},*{prev},*{prev},*{prev},*{prev},*{prev}]")
+    bomb.append("title: *i")
+    path = tmp_path / "bomb.md"
+    path.write_text("---\n" + "\n".join(bomb) + "\n---\nمتن خبر.", encoding="utf-8")
+    (tmp_path / "good.md").write_text("---\ntitle: سفر\n---\nمتن.", encoding="utf-8")
+    result = read_paths([tmp_path])
+    assert [a.id for a in result.articles] == ["good"]
+    (problem,) = result.problems
+    assert "aliases (*name) are not allowed" in problem.message and problem.line == 3
+
+
+def test_oversized_and_deep_front_matter_are_named(tmp_path):
+    (tmp_path / "big.md").write_text("---\nx: " + "آ" * 70_000 + "\n---\nمتن.", "utf-8")
+    (tmp_path / "deep.md").write_text("---\nx: " + "[" * 2_000 + "\n---\nمتن.", "utf-8")
+    (tmp_path / "dashes.md").write_text("---\nx:\n" + "- " * 2_000 + "a\n---\nمتن.", "utf-8")
+    result = read_paths([tmp_path])
+    assert not result.articles
+    messages = {Path(p.path).name: p.message for p in result.problems}
+    assert messages["big.md"] == "front matter is over 16 KB"
+    assert messages["deep.md"] == messages["dashes.md"] == "front matter is nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        ("title: 1402\ndate: 2023-03-28", ("1402", "2023-03-28")),
+        ("title: سفر\ndate: ۸ فروردین ۱۴۰۲", ("سفر", "۸ فروردین ۱۴۰۲")),
+    ],
+)
+def test_yaml_scalars_in_front_matter_become_text(tmp_path, front, expected):
+    path = tmp_path / "s.md"
+    path.write_text(f"---\n{front}\n---\nمتن.", encoding="utf-8")
+    (article,) = read_file(path).articles
+    assert (article.title, article.published) == expected
+
+
+def test_problem_line_escapes_control_characters_in_the_file_name(tmp_path):
+    path = tmp_path / "a\x1b]0;pwned\x07\nb.txt"
+    path.write_bytes(b"")
+    (problem,) = read_file(path).problems
+    assert str(problem).endswith("a\\x1b]0;pwned\\x07\\nb.txt: empty file")
