@@ -234,13 +234,13 @@ class Fetcher:
             if status in (429,) or status >= 500:
                 log.info("%s: HTTP %s, retrying", url, status)
                 raise _Retryable(status)
+            if status == 304:
+                return self._result(url, response, b""), None
             if response.is_redirect:
                 location = response.headers.get("location")
                 if not location:
                     raise FetchError(original, f"HTTP {status} redirect without a Location")
                 return self._result(url, response, b""), urljoin(url, location)
-            if status == 304:
-                return self._result(url, response, b""), None
             if status >= 400:
                 reason = response.reason_phrase or ""
                 raise FetchError(original, f"HTTP {status} {reason}".rstrip())

@@ -37,7 +37,12 @@ _META_CHARSET_RE = re.compile(
 
 
 class ExtractError(Exception):
-    """A page that gives no article; `str()` names the URL and why."""
+    """A page that gives no article; `str()` is one line naming the URL and why."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
 
 
 def normalized_url(url: str) -> str:
@@ -108,7 +113,7 @@ def extract_article(html: str, url: str, favor_precision: bool = True) -> Articl
     The canonical URL (``<link rel=canonical>`` or ``og:url``) names the article when
     it is on the same site; a page claiming another site's URL keeps its own."""
     if _PLACEHOLDER in html:
-        raise ExtractError(f"{url}: page holds an unsupported character (U+1D11E)")
+        raise ExtractError(url, "the page holds an unsupported character (U+1D11E)")
     # Tables off first: older sites lay the whole page out in tables, and their menus
     # would come out as "| cell |" text; a page whose article is a table gets a second try.
     for tables in (False, True):
@@ -131,7 +136,7 @@ def extract_article(html: str, url: str, favor_precision: bool = True) -> Articl
         if len(text) >= MIN_TEXT_CHARS:
             break
     else:
-        raise ExtractError(f"{url}: no article text found on the page")
+        raise ExtractError(url, "no article text found on the page")
     canonical = urljoin(url, document.url) if document.url else url
     if not canonical.startswith(("http://", "https://")) or not _same_site(canonical, url):
         canonical = url
@@ -162,7 +167,4 @@ def page_article(result: FetchResult, original_url: str) -> Article:
     try:
         return extract_article(html, result.url)
     except ExtractError as err:
-        if result.url != original_url:
-            raise ExtractError(f"{original_url}: {str(err).split(': ', 1)[-1]}") from None
-        raise
-
+        raise ExtractError(original_url, err.reason) from None

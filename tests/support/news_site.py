@@ -116,7 +116,9 @@ def _chrome_top(agency: str) -> str:
 
 
 def _chrome_bottom() -> str:
-    related = "".join(f'<li><a href="/news/9{i}">{escape(t)}</a></li>' for i, t in enumerate(RELATED))
+    related = "".join(
+        f'<li><a href="/news/9{i}">{escape(t)}</a></li>' for i, t in enumerate(RELATED)
+    )
     comments = "".join(
         f'<div class="comment"><span class="author">کاربر {i}</span><p>{escape(c)}</p></div>'
         for i, c in enumerate(COMMENTS)
@@ -191,17 +193,36 @@ def numbered_article(n: int) -> NewsArticle:
     )
 
 
-def rss(items: list[tuple[str, NewsArticle]], title: str = "آخرین اخبار") -> bytes:
-    """RSS 2.0; each item is (page URL, article), its description the first paragraph."""
+def rss(
+    items: list[tuple[str, NewsArticle]], title: str = "آخرین اخبار", texts: bool = True
+) -> bytes:
+    """RSS 2.0; each item is (page URL, article), its description the article's paragraphs
+    as HTML (none when not `texts`)."""
+
+    def description(a: NewsArticle) -> str:
+        html = "<p>" + "</p><p>".join(a.paragraphs) + "</p>"
+        return f"<description>{escape(html)}</description>" if texts else ""
+
     entries = "".join(
         f"""<item><title>{escape(a.title)}</title><link>{escape(url)}</link>
-<guid isPermaLink="true">{escape(url)}</guid><pubDate>{a.published}T09:30:00+03:30</pubDate>
-<description>{escape("<p>" + "</p><p>".join(a.paragraphs) + "</p>")}</description></item>"""
+<guid isPermaLink="true">{escape(url)}</guid><pubDate>{rfc822(a.published)}</pubDate>
+{description(a)}</item>"""
         for url, a in items
     )
     return f"""<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>
 <title>{escape(title)}</title><link>http://127.0.0.1/</link><description>خبرها</description>
 {entries}</channel></rss>""".encode()
+
+
+def rfc822(day: str) -> str:
+    """RSS dates are RFC 822: "Fri, 15 Mar 2024 09:30:00 +0330"."""
+    from email.utils import format_datetime
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime.fromisoformat(day + "T09:30:00").replace(
+        tzinfo=timezone(timedelta(hours=3, minutes=30))
+    )
+    return format_datetime(moment)
 
 
 def atom(items: list[tuple[str, NewsArticle, str]], title: str = "خبرهای تازه") -> bytes:
@@ -224,6 +245,7 @@ class Route:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     send_length: bool = True
+    fail_times: int = 0  # answer 503 this many times first
 
 
 class NewsSite:
@@ -240,6 +262,9 @@ class NewsSite:
                 route = site.routes.get(self.path)
                 if route is None:
                     route = Route(b"<html><body>not found</body></html>", status=404)
+                if route.fail_times > 0:
+                    route.fail_times -= 1
+                    route = Route(b"busy", status=503)
                 etag = '"' + hashlib.sha1(route.body).hexdigest()[:12] + '"'
                 if route.status == 200 and self.headers.get("If-None-Match") == etag:
                     self.send_response(304)
@@ -266,7 +291,7 @@ class NewsSite:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
