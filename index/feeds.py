@@ -238,7 +238,7 @@ def _fingerprint(entry) -> str:
         [
             entry.get("link", ""),
             entry.get("title", ""),
-            entry.get("updated", "") or entry.get("published", ""),
+            dict.get(entry, "updated", "") or dict.get(entry, "published", ""),
             entry.get("summary", ""),
             content,
         ],
@@ -344,7 +344,8 @@ def _entry_article(entry, feed_title: str, feed_url: str) -> Article | None:
     if feed_title and feed_title not in article.sources:
         article.sources.insert(0, feed_title)
     article.url = url
-    when = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: feedparser's own get() maps updated to published with a DeprecationWarning
+    when = dict.get(entry, "published_parsed") or dict.get(entry, "updated_parsed")
     article.published = time.strftime("%Y-%m-%d", when) if when else ""
     return article
 
