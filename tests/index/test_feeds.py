@@ -83,8 +83,15 @@ def _publish(site, articles, rss_path="/rss", atom_path="/atom.xml"):
     """Pages on the site, half listed in an RSS feed, half in an Atom feed."""
     urls = [site.add_page(a) for a in articles]
     half = len(articles) // 2
-    site.add(rss_path, news_site.rss(list(zip(urls[:half], articles[:half], strict=True))), "application/rss+xml")
-    atom_items = [(u, a, f"{a.published}T06:00:00Z") for u, a in zip(urls[half:], articles[half:], strict=True)]
+    site.add(
+        rss_path,
+        news_site.rss(list(zip(urls[:half], articles[:half], strict=True))),
+        "application/rss+xml",
+    )
+    atom_items = [
+        (u, a, f"{a.published}T06:00:00Z")
+        for u, a in zip(urls[half:], articles[half:], strict=True)
+    ]
     site.add(atom_path, news_site.atom(atom_items), "application/atom+xml")
     return urls  # fmt: skip
 
@@ -117,7 +124,9 @@ def test_bad_feeds_and_items_one_line_each_rest_lands(site, fetcher, tmp_path):
         site.add("/news/huge", b"<p>" + b"x" * 200_000): "over the",
         site.add("/news/clip.mp4", b"\0\0", "video/mp4"): "not an HTML page",
     }
-    items = [(good_url, good)] + [(u, replace(good, title=f"خبر {i}")) for i, u in enumerate(bad_pages)]
+    items = [(good_url, good)] + [
+        (u, replace(good, title=f"خبر {i}")) for i, u in enumerate(bad_pages)
+    ]
     site.add("/rss", news_site.rss(items, texts=False), "application/rss+xml")
     site.add("/not-xml", b"this is not a feed {", "application/rss+xml")
     for path in ("/rss", "/not-xml", "/gone.xml"):
@@ -128,7 +137,9 @@ def test_bad_feeds_and_items_one_line_each_rest_lands(site, fetcher, tmp_path):
     assert len(lines) == len(bad_pages) + 2
     for url, reason in bad_pages.items():
         assert any(line.startswith(url + ": ") and reason in line for line in lines), (url, lines)
-    assert any(line.startswith(site.url("/not-xml") + ": not an RSS or Atom feed") for line in lines)
+    assert any(
+        line.startswith(site.url("/not-xml") + ": not an RSS or Atom feed") for line in lines
+    )
     assert any(line.startswith(site.url("/gone.xml") + ": HTTP 404") for line in lines)
     assert all("\n" not in line for line in lines)  # fmt: skip
 
@@ -185,9 +196,16 @@ def test_question_answered_from_a_fed_page_and_only_a_changed_page_re_embedded(
 
     # The metro page changes and its feed item says so: one page fetched, one re-embedded.
     changed = replace(articles[3], published="2024-02-12")
-    changed.paragraphs = [*articles[3].paragraphs[:2], "مدیرعامل مترو گفت افتتاح به فروردین موکول شد."]
+    changed.paragraphs = [
+        *articles[3].paragraphs[:2],
+        "مدیرعامل مترو گفت افتتاح به فروردین موکول شد.",
+    ]
     site.add_page(changed)
-    site.add("/rss", news_site.rss(list(zip(urls, [*articles[:3], changed], strict=True))), "application/rss+xml")
+    site.add(
+        "/rss",
+        news_site.rss(list(zip(urls, [*articles[:3], changed], strict=True))),
+        "application/rss+xml",
+    )
     counting.embedded.clear()
     before = site.page_hits()
     sync = sync_feeds(index_dir, fetcher)
@@ -217,7 +235,9 @@ def test_feed_of_50_with_2_new_fetches_2_pages_and_embeds_2_articles(
     urls = [site.add_page(a) for a in items]
     index_dir = tmp_path / "index"
     add_feed(index_dir, site.url("/rss"))
-    site.add("/rss", news_site.rss(list(zip(urls[:48], items[:48], strict=True))), "application/rss+xml")
+    site.add(
+        "/rss", news_site.rss(list(zip(urls[:48], items[:48], strict=True))), "application/rss+xml"
+    )
     sync = sync_feeds(index_dir, fetcher)
     update_index(index_dir, embedder, sync.articles)
     sync.save()

@@ -216,8 +216,8 @@ def rss(
 
 def rfc822(day: str) -> str:
     """RSS dates are RFC 822: "Fri, 15 Mar 2024 09:30:00 +0330"."""
-    from email.utils import format_datetime
     from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
 
     moment = datetime.fromisoformat(day + "T09:30:00").replace(
         tzinfo=timezone(timedelta(hours=3, minutes=30))
