@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import trafilatura  # noqa: E402
+
 from index.fetching import Fetcher, FetchSettings  # noqa: E402
 from index.web_articles import decode_html, extract_article, persian_letters  # noqa: E402
 
@@ -50,6 +52,7 @@ def main() -> None:
     site = site_module.NewsSite()
     articles = list(site_module.ARTICLES) + [site_module.numbered_article(n) for n in range(6)]
     totals = {"body": 0, "kept": 0, "chrome": 0, "leaked": 0, "zwnj": 0, "zwnj_kept": 0}
+    raw_zwnj = 0  # trafilatura alone, without the ZWNJ mending
     print(f"{'page':<32} {'body kept':>10} {'chrome leaked':>14} {'ZWNJ kept':>10}")
     with Fetcher(FetchSettings.from_env(host_delay=0, backoff=0)) as fetcher:
         for article in articles:
@@ -65,6 +68,7 @@ def main() -> None:
             leaked = len(leaks)
             zwnj = article.body.count("\u200c")
             zwnj_kept = min(text.count("\u200c"), zwnj)
+            raw_zwnj += min((trafilatura.extract(html) or "").count("\u200c"), zwnj)
             for key, value in zip(
                 totals,
                 (len(body), kept, len(site_module.CHROME), leaked, zwnj, zwnj_kept),
@@ -82,7 +86,8 @@ def main() -> None:
         f"\n{len(articles)} pages ({mode}): body kept {totals['kept'] / totals['body']:.1%} "
         f"({totals['kept']}/{totals['body']} sentences), chrome leaked "
         f"{totals['leaked'] / totals['chrome']:.1%} ({totals['leaked']}/{totals['chrome']} "
-        f"snippets), ZWNJ kept {totals['zwnj_kept'] / max(totals['zwnj'], 1):.1%}"
+        f"snippets), ZWNJ kept {totals['zwnj_kept'] / max(totals['zwnj'], 1):.1%} "
+        f"(trafilatura alone: {raw_zwnj / max(totals['zwnj'], 1):.1%})"
     )
 
 
