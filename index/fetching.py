@@ -102,7 +102,11 @@ class FetchResult:
 def check_url(url: str, allow_private: bool = False) -> None:
     """Refuse what the fetcher must not reach: other schemes and, unless allowed, any host
     that resolves to a private, loopback, link-local or otherwise non-public address."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as err:
+        raise FetchError(url, f"malformed URL ({err})") from None
     if parts.scheme not in ("http", "https"):
         raise FetchError(url, f"only http and https URLs are fetched, not {parts.scheme or '?'}")
     host = parts.hostname
@@ -111,7 +115,7 @@ def check_url(url: str, allow_private: bool = False) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(host, parts.port or 80, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port or 80, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:
         raise FetchError(url, f"cannot resolve {host} ({err})") from None
     for info in infos:

@@ -102,6 +102,8 @@ def test_robots_can_be_ignored_and_is_read_once(site):
         ("http://169.254.169.254/latest/meta-data", "non-public address 169.254.169.254"),
         ("http://192.168.1.1/", "non-public address"),
         ("http://0.0.0.0/", "non-public address"),
+        ("http://news.test:port/", "malformed URL"),
+        ("https:///news/1", "no host"),
     ],
 )
 def test_unsafe_urls_refused(url, reason):
