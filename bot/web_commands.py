@@ -128,7 +128,9 @@ def sync_and_index(
     sync = sync_feeds(index_dir, fetcher, urls, recheck)
     report = None
     if sync.articles:
-        report = update_index(index_dir, load_embedder(), sync.articles, progress=progress)
+        report = update_index(
+            index_dir, load_embedder(), sync.articles, sync.remove_ids, progress=progress
+        )
     sync.save()
     return sync, report
 

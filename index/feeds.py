@@ -9,7 +9,7 @@ then calls ``FeedSync.save()``, so a failed indexing run leaves the state as it
 was and the next sync tries the same items again::
 
     sync = sync_feeds(index_dir, fetcher)
-    update_index(index_dir, embedder, sync.articles)
+    update_index(index_dir, embedder, sync.articles, remove_ids=sync.remove_ids)
     sync.save()
 
 Where an item's page cannot be fetched or holds no article, the item's own text in
@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 FEEDS_FILE = "feeds.json"
 STATE_VERSION = 1
 FEED_TYPES = ("xml", "rss", "atom")  # in the media type of a feed
+MAX_PAGE_FAILURES = 3  # syncs that retry an item whose page could not be fetched
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,9 @@ class FeedSync:
     feeds: int = 0
     feeds_unchanged: int = 0  # answered 304 Not Modified
     pages_fetched: int = 0
+    # articles to take out: an item indexed from its feed text under its link, whose page
+    # (with another canonical URL) has now been read
+    remove_ids: list[str] = field(default_factory=list)
     _updates: dict[str, dict] = field(default_factory=dict)
 
     def save(self) -> None:
@@ -185,11 +189,14 @@ def sync_feeds(
         sync.feeds += 1
         update: dict = {"last_sync": _now(), "last_error": ""}
         sync._updates[url] = update
+        # an item whose page failed last time is retried: the feed is needed in full
+        retry = any(not item.get("fingerprint") for item in feed.get("items", {}).values())
+        conditional = not (recheck or retry)
         try:
             result = fetcher.fetch(
                 url,
-                etag=None if recheck else feed.get("etag"),
-                last_modified=None if recheck else feed.get("last_modified"),
+                etag=feed.get("etag") if conditional else None,
+                last_modified=feed.get("last_modified") if conditional else None,
             )
         except FetchError as err:
             sync.problems.append(ReadProblem(url, err.reason))
@@ -272,7 +279,16 @@ def _read_items(
         article, page = _item_article(feed_url, feed_title, entry, fetcher, before, unchanged, sync)
         if page is not None:
             items[key].update(etag=page.etag, last_modified=page.last_modified)
+            items[key].pop("failures", None)
+        elif link:  # the page could not be fetched: try again next time, up to 3 times
+            failures = before.get("failures", 0) + 1
+            items[key]["failures"] = failures
+            if failures < MAX_PAGE_FAILURES:
+                items[key]["fingerprint"] = ""
         if article is not None:
+            old_id = before.get("article_id")
+            if old_id and old_id != article.id:
+                sync.remove_ids.append(old_id)
             items[key]["article_id"] = article.id
             sync.articles.append(article)
     return items
@@ -287,9 +303,11 @@ def _item_article(
     unchanged: bool,
     sync: FeedSync,
 ) -> tuple[Article | None, FetchResult | None]:
-    """The item's page as an article, else the item's own text; None when nothing is new."""
+    """The item's page as an article, else the item's own text; None when nothing is new.
+    The page comes back when it was fetched (None: fetching failed, worth a retry)."""
     link = entry.get("link", "")
     reason = "the item has no link"
+    page = None
     if link:
         try:
             sync.pages_fetched += 1
@@ -310,9 +328,9 @@ def _item_article(
     name = link or feed_url
     if fallback is None:
         sync.problems.append(ReadProblem(name, f"{reason}; the feed item has no text either"))
-        return None, None
+        return None, page
     sync.notes.append(f"{name}: {reason}; indexed the feed's own text of the item")
-    return fallback, None
+    return fallback, page
 
 
 _BLOCK_END_RE = re.compile(r"</(?:p|div|li|h[1-6]|blockquote|tr)\s*>|<br\s*/?>", re.I)
@@ -365,9 +383,7 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher) -> ReadResult:
     for url in urls:
         try:
             page = fetcher.fetch(url)
-            if page.is_html and not looks_like_feed(page):
-                result.articles.append(page_article(page, url))
-            elif looks_like_feed(page):
+            if looks_like_feed(page):
                 sync = FeedSync(index_dir=Path("."))
                 parsed = parse_feed(page)
                 _read_items(url, parsed, fetcher, {}, False, sync)
@@ -376,8 +392,10 @@ def read_urls(urls: Iterable[str], fetcher: Fetcher) -> ReadResult:
                 result.notes.extend(sync.notes)
                 if not parsed.entries:
                     result.problems.append(ReadProblem(url, "the feed has no items"))
+            elif page.is_html or not page.content_type:
+                result.articles.append(page_article(page, url))
             else:
-                kind = page.content_type or "none"
+                kind = page.content_type
                 result.problems.append(
                     ReadProblem(url, f"not an HTML page or a feed (content type {kind})")
                 )

@@ -253,3 +253,23 @@ def test_feed_of_50_with_2_new_fetches_2_pages_and_embeds_2_articles(
     assert sorted(report.added) == sorted(article_id_for(u) for u in urls[48:])
     assert report.changed == [] and report.articles == 50
     assert counting.titles() == {items[48].title, items[49].title}  # fmt: skip
+
+
+def test_a_page_that_failed_is_tried_again_then_replaces_the_feed_text(site, fetcher, tmp_path):
+    """A page down at one sync is fetched at the next; its canonical article replaces the
+    one made from the feed's text under the item's link."""
+    page = news_site.ARTICLES[0]
+    link = site.url("/news/1001/muscat-amp")  # the feed's link; the page names another
+    site.add("/rss", news_site.rss([(link, page)]), "application/rss+xml")
+    site.add("/news/1001/muscat-amp", b"", status=503)
+    add_feed(tmp_path, site.url("/rss"))
+    first = sync_feeds(tmp_path, fetcher)
+    first.save()
+    assert [a.id for a in first.articles] == [article_id_for(link)] and first.remove_ids == []
+    site.routes["/news/1001/muscat-amp"] = news_site.Route(
+        news_site.page_bytes(page, site.base), "text/html; charset=utf-8"
+    )
+    second = sync_feeds(tmp_path, fetcher)
+    (article,) = second.articles
+    assert article.url == site.url("/news/1001/muscat") and article.id != article_id_for(link)
+    assert second.remove_ids == [article_id_for(link)] and second.notes == []
