@@ -77,12 +77,12 @@ async def sync_feeds_job(context: Any) -> None:
         log.exception("feed sync failed")
 
 
-def schedule_feed_sync(job_queue: Any, job: FeedJob, minutes: float) -> Any:
-    """Run `sync_feeds_job` every `minutes` (first run after 10 s); None when off."""
+def schedule_feed_sync(job_queue: Any, job: FeedJob, minutes: float, first: float = 10) -> Any:
+    """Run `sync_feeds_job` every `minutes` (first run after `first` s); None when off."""
     if minutes <= 0 or job_queue is None:
         return None
     return job_queue.run_repeating(
-        sync_feeds_job, interval=minutes * 60, first=10, data=job, name=JOB_NAME
+        sync_feeds_job, interval=minutes * 60, first=first, data=job, name=JOB_NAME
     )
 
 
