@@ -86,12 +86,18 @@ def test_feeds_sync_command_and_job(site, tmp_path, embedder):
     assert out.getvalue().startswith("feeds: 1 read (0 unchanged), 3 pages fetched, 2 articles;")
     assert len(KnowledgeBase(index_dir, embedder).articles()) == 2
 
-    # The bot's job: nothing new (the feed answers 304), nothing loaded.
+    # The bot's job: the page that failed is tried again (up to 3 syncs); nothing new
+    # comes, so the model is never loaded.
     def no_model():
         raise AssertionError("the model is not needed when nothing is new")
 
     job = FeedJob(index_dir, no_model, LOCAL)
-    line, problems = asyncio.run(job.run())
+    gone = f"{site.url('/news/gone')}: HTTP 404 Not Found; the feed item has no text either"
+    for _ in range(2):
+        line, problems = asyncio.run(job.run())
+        assert line == "feeds: 1 read (0 unchanged), 1 pages fetched, 0 articles"
+        assert problems == [gone]
+    line, problems = asyncio.run(job.run())  # third failure recorded: no more retries
     assert line == "feeds: 1 read (1 unchanged), 0 pages fetched, 0 articles" and problems == []
 
 
