@@ -1,0 +1,136 @@
+"""Feeds in the Telegram bot: `/feeds` for admins and a periodic sync on PTB's JobQueue.
+
+Plain functions to be registered by the bot (issue 7 restructures it):
+
+    job = FeedJob(settings.index_dir, lambda: embedder, FetchSettings.from_env())
+    schedule_feed_sync(app.job_queue, job, feed_minutes())
+    app.add_handler(CommandHandler("feeds", functools.partial(
+        feeds_command, index_dir=settings.index_dir, is_admin=pasokh.is_admin, job=job)))
+
+The sync writes a new index version; the bot's existing reload watcher picks it up,
+as it does for uploads. The blocking work (HTTP, embedding) runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.web_commands import summary_line, sync_and_index
+from index.feeds import add_feed, list_feeds, remove_feed
+from index.fetching import Fetcher, FetchSettings
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "pasokh-feed-sync"
+
+
+def feed_minutes(environ: Mapping[str, str] | None = None) -> float:
+    """`PASOKH_FEED_MINUTES`: minutes between two syncs (default 15; 0 turns it off)."""
+    value = (environ if environ is not None else os.environ).get("PASOKH_FEED_MINUTES", "")
+    try:
+        return max(0.0, float(value)) if value.strip() else 15.0
+    except ValueError:
+        raise ValueError(f"PASOKH_FEED_MINUTES must be a number, not {value!r}") from None
+
+
+@dataclass
+class FeedJob:
+    """One sync at a time, whether from the JobQueue or from `/feeds sync`."""
+
+    index_dir: Path
+    load_embedder: Callable[[], object]
+    settings: FetchSettings
+    last_line: str = ""
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def _sync(self) -> tuple[str, list[str]]:
+        with Fetcher(self.settings) as fetcher:
+            sync, report = sync_and_index(self.index_dir, self.load_embedder, fetcher)
+        return summary_line(sync, report), [str(p) for p in sync.problems]
+
+    async def run(self) -> tuple[str, list[str]]:
+        async with self._lock:
+            line, problems = await asyncio.to_thread(self._sync)
+        self.last_line = line
+        log.info("%s", line)
+        for problem in problems:
+            log.warning("feed sync skipped %s", problem)
+        return line, problems
+
+
+async def sync_feeds_job(context: Any) -> None:
+    """JobQueue callback; the FeedJob is the job's data. A failure is logged, never raised
+    (the next run tries again)."""
+    job: FeedJob = context.job.data
+    if not list_feeds(job.index_dir):
+        return
+    try:
+        await job.run()
+    except Exception:
+        log.exception("feed sync failed")
+
+
+def schedule_feed_sync(job_queue: Any, job: FeedJob, minutes: float, first: float = 10) -> Any:
+    """Run `sync_feeds_job` every `minutes` (first run after `first` s); None when off."""
+    if minutes <= 0 or job_queue is None:
+        return None
+    return job_queue.run_repeating(
+        sync_feeds_job, interval=minutes * 60, first=first, data=job, name=JOB_NAME
+    )
+
+
+USAGE = (
+    "/feeds — فهرست خوراک‌ها\n"
+    "/feeds add URL — افزودن خوراک RSS یا Atom\n"
+    "/feeds remove URL — حذف خوراک (مقاله‌هایش در نمایه می‌مانند)\n"
+    "/feeds sync — به‌روزرسانی همین حالا"
+)
+
+
+async def feeds_command(
+    update: Any,
+    context: Any,
+    *,
+    index_dir: Path,
+    is_admin: Callable[[Any], bool],
+    job: FeedJob | None = None,
+) -> None:
+    """`/feeds [add|remove URL… | sync]`, admins only; replies in HTML, escaped."""
+    message = update.effective_message
+    if not is_admin(update):
+        await message.reply_text("این فرمان فقط برای مدیران است.")
+        return
+    args = list(context.args or [])
+    action = args[0].lower() if args else "list"
+    urls = args[1:]
+    lines: list[str] = []
+    if action == "list":
+        feeds = list_feeds(index_dir)
+        lines = [
+            f"• {html.escape(f.url)} — {f.items} مورد"
+            + (f" (خطا: {html.escape(f.last_error)})" if f.last_error else "")
+            for f in feeds
+        ] or ["هنوز خوراکی افزوده نشده است.", USAGE]
+    elif action in ("add", "remove") and urls:
+        for url in urls:
+            try:
+                done = add_feed(index_dir, url) if action == "add" else remove_feed(index_dir, url)
+            except ValueError:
+                lines.append(f"نشانی نادرست: {html.escape(url)}")
+                continue
+            verb = {("add", True): "افزوده شد", ("add", False): "از پیش در فهرست بود"}
+            verb.update({("remove", True): "حذف شد", ("remove", False): "در فهرست نبود"})
+            lines.append(f"{html.escape(url)}: {verb[action, done]}")
+    elif action == "sync" and job is not None:
+        line, problems = await job.run()
+        lines = [html.escape(line)] + [f"رد شد: {html.escape(p)}" for p in problems[:10]]
+    else:
+        lines = [html.escape(USAGE)]
+    await message.reply_text("\n".join(lines), parse_mode="HTML", disable_web_page_preview=True)

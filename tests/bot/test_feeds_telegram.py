@@ -1,0 +1,122 @@
+"""`/feeds` and the JobQueue sync in the real PTB application, against the stand-in Bot API
+server and the local news site: a feed added by an admin is synced by the job, the bot
+reloads, and a question is answered from the fed page."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import importlib.util
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from telegram.ext import CommandHandler
+
+from bot.answering import Answerer
+from bot.feeds_telegram import FeedJob, feeds_command, schedule_feed_sync
+from bot.telegram_bot import TelegramSettings, build_application, running
+from index.fetching import FetchSettings
+from index.search import KnowledgeBase
+from index.store import update_index
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+HERE = Path(__file__).resolve().parent
+stub = _load("pasokh_telegram_stub_server", HERE / "telegram_stub_server.py")
+news_site = _load("pasokh_news_site", HERE.parent / "support" / "news_site.py")
+TOKEN = "1234567890:AAH-test_Secret-Token_never_in_logs"
+ADMIN, USER = 42, 1001
+
+
+@pytest.mark.timeout(300)
+def test_admin_adds_a_feed_the_job_syncs_it_and_the_bot_answers_from_it(tmp_path, embedder):
+    site = news_site.NewsSite()
+    urls = [site.add_page(a) for a in news_site.ARTICLES]
+    site.add(
+        "/rss",
+        news_site.rss(list(zip(urls, news_site.ARTICLES, strict=True))),
+        "application/rss+xml",
+    )
+    index_dir = tmp_path / "index"
+    seed = news_site.numbered_article(0)  # the bot starts on a small index of its own
+    from index.web_articles import extract_article
+
+    update_index(
+        index_dir,
+        embedder,
+        [extract_article(news_site.article_html(seed, site.base), site.url(seed.slug))],
+    )
+    kb = KnowledgeBase(index_dir, embedder)
+    job = FeedJob(
+        index_dir, lambda: embedder, FetchSettings(host_delay=0, backoff=0, allow_private=True)
+    )
+
+    with stub.StubBotApi(TOKEN) as api:
+        settings = TelegramSettings.from_env(
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "TELEGRAM_API_BASE_URL": api.base_url,
+                "PASOKH_ADMIN_IDS": str(ADMIN),
+                "PASOKH_RELOAD_SECONDS": "0.5",
+            }
+        )
+        app = build_application(settings, Answerer(kb))
+        pasokh = app.bot_data["pasokh"]
+        app.add_handler(
+            CommandHandler(
+                "feeds",
+                functools.partial(
+                    feeds_command, index_dir=index_dir, is_admin=pasokh.is_admin, job=job
+                ),
+            ),
+            group=-1,
+        )
+
+        def reply_to(message: dict) -> str:
+            (call,) = api.wait_for_call(
+                "sendMessage",
+                where=lambda c: c.chat_id == message["chat"]["id"] and c.at >= sent_at,
+                timeout=120,
+            )
+            return call.text
+
+        def scenario() -> None:
+            nonlocal sent_at
+            sent_at = time.perf_counter()
+            refused = api.push_text(USER, text="/feeds")
+            assert "فقط برای مدیران" in reply_to(refused)
+            sent_at = time.perf_counter()
+            added = api.push_text(ADMIN, text=f"/feeds add {site.url('/rss')}")
+            assert reply_to(added) == f"{site.url('/rss')}: افزوده شد"
+            deadline = time.monotonic() + 180
+            while len(pasokh.kb.articles()) < 5 and time.monotonic() < deadline:
+                time.sleep(0.2)  # the job syncs, then the watcher loads the new version
+            assert len(pasokh.kb.articles()) == 5
+            sent_at = time.perf_counter()
+            question = api.push_text(
+                USER, text="حجم مبادلات تجاری ایران و عمان قرار است به چه رقمی برسد؟"
+            )
+            answer = reply_to(question)
+            assert "دو میلیارد دلار" in answer
+
+        sent_at = 0.0
+
+        async def main() -> None:
+            async with running(app, poll_timeout=1.0):
+                assert schedule_feed_sync(app.job_queue, job, minutes=0.05, first=1) is not None
+                await asyncio.to_thread(scenario)
+
+        try:
+            asyncio.run(main())
+        finally:
+            site.close()
+    assert job.last_line.startswith("feeds: 1 read")
