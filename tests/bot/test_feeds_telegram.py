@@ -6,33 +6,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import importlib.util
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from telegram.ext import CommandHandler
 
 from bot.answering import Answerer
 from bot.feeds_telegram import FeedJob, feeds_command, schedule_feed_sync
-from bot.telegram_bot import TelegramSettings, build_application, running
+from bot.telegram.app import build_application
+from bot.telegram.settings import TelegramSettings
 from index.fetching import FetchSettings
 from index.search import KnowledgeBase
 from index.store import update_index
+from tests.support import news_site
+from tests.support import telegram_stub_server as stub
+from tests.support.telegram import running
 
-
-def _load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-HERE = Path(__file__).resolve().parent
-stub = _load("pasokh_telegram_stub_server", HERE / "telegram_stub_server.py")
-news_site = _load("pasokh_news_site", HERE.parent / "support" / "news_site.py")
 TOKEN = "1234567890:AAH-test_Secret-Token_never_in_logs"
 ADMIN, USER = 42, 1001
 
