@@ -134,15 +134,26 @@ class MilvusKnowledgeBase:
             )
         if create:
             kb._ensure_collection()
+        if kb.client.has_collection(collection):
+            kb.client.load_collection(collection)  # a reopened collection starts released
+        elif meta.get("version"):
+            kb.close()
+            raise IndexMissing(f"the catalog in {kb.index_dir} names no collection in {uri}")
+        if create:
             with kb._writer_lock():
                 kb._collect_garbage()
         kb._refresh()
         return kb
 
     def close(self) -> None:
-        """Release the Milvus Lite file (it admits one process at a time)."""
+        """Release the Milvus Lite file (it admits one process at a time); this also ends
+        any other client of the same file in this process."""
         with contextlib.suppress(Exception):
             self.client.close()
+        if not is_server_uri(self.uri):
+            from milvus_lite.server_manager import server_manager_instance
+
+            server_manager_instance.release_server(str(lite_path(self.uri)))
 
     # -- collection ----------------------------------------------------------------
     def _ensure_collection(self) -> None:
