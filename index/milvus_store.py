@@ -43,7 +43,7 @@ from index.milvus_catalog import CATALOG_NAME, Catalog
 from index.persian import TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.search import ArticleInfo, Passage
-from index.store import IndexMissing, ModelMismatch, UpdateReport, content_hash, passage_text
+from index.store import IndexMissing, ModelMismatch, UpdateReport, passage_text
 
 log = logging.getLogger(__name__)
 
@@ -310,9 +310,7 @@ class MilvusKnowledgeBase:
         vector = self.embedder.encode_query(query)
         tokens = " ".join(matching_tokens(expand_dates(query), question=True))
         t1 = time.perf_counter()
-        requests = [
-            AnnSearchRequest([vector.tolist()], "dense", {"metric_type": "IP"}, CANDIDATES)
-        ]
+        requests = [AnnSearchRequest([vector.tolist()], "dense", {"metric_type": "IP"}, CANDIDATES)]
         if tokens:
             requests.append(
                 AnnSearchRequest([tokens], "sparse", {"metric_type": "BM25"}, CANDIDATES)
@@ -382,9 +380,7 @@ class MilvusKnowledgeBase:
         ]
 
 
-def fuse(
-    ids: list[int], fused: np.ndarray, cosines: np.ndarray, lexical: bool
-) -> dict[int, float]:
+def fuse(ids: list[int], fused: np.ndarray, cosines: np.ndarray, lexical: bool) -> dict[int, float]:
     """The embedded backend's fusion over Milvus's candidates.
 
     Milvus returns w_d * cosine (if in the dense top 50) + w_l * BM25 (if in the BM25 top
@@ -401,9 +397,7 @@ def fuse(
     )
     bm25[bm25 < 1e-4] = 0.0
     dense_cos = cosines[in_dense]
-    floor = (
-        float(np.sort(dense_cos)[0]) if len(dense_cos) >= CANDIDATES else float(cosines.min())
-    )
+    floor = float(np.sort(dense_cos)[0]) if len(dense_cos) >= CANDIDATES else float(cosines.min())
     top = float(dense_cos.max()) if len(dense_cos) else 1.0
     best_lexical = float(bm25.max()) or 1.0
     values = LEXICAL_WEIGHT * bm25 / best_lexical + DENSE_WEIGHT * np.maximum(

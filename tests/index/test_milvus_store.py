@@ -9,6 +9,7 @@ import sys
 import textwrap
 from dataclasses import replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -16,11 +17,11 @@ import pytest
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the `milvus` extra")
 pytest.importorskip("milvus_lite", reason="Milvus Lite (PyPI milvus-lite) runs these tests")
 
-from index.backends import backend_from_env, open_knowledge_base  # noqa: E402
-from index.milvus_store import MilvusKnowledgeBase  # noqa: E402
-from index.persian import matching_tokens  # noqa: E402
-from index.readers import Article, read_paths  # noqa: E402
-from index.store import IndexMissing, ModelMismatch  # noqa: E402
+from index.backends import backend_from_env, open_knowledge_base
+from index.milvus_store import MilvusKnowledgeBase
+from index.persian import matching_tokens
+from index.readers import Article, read_paths
+from index.store import IndexMissing, ModelMismatch
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = ROOT / "seeds"
@@ -39,7 +40,7 @@ NEW_ARTICLE = Article(
 class CountingEmbedder:
     """The real model; counts passages embedded and remembers vectors across tests."""
 
-    memory: dict[str, np.ndarray] = {}
+    memory: ClassVar[dict[str, np.ndarray]] = {}
 
     def __init__(self, inner, name: str | None = None) -> None:
         self.inner = inner
@@ -158,9 +159,10 @@ def test_unchanged_articles_are_not_embedded_again(milvus_kb, seed_articles):
     assert all(t.startswith((edited.title, NEW_ARTICLE.title)) for t in kb.embedder.embedded)
     top = kb.search("وزیر امور خارجه برای دیدار با همتای آذربایجانی به کجا رفت؟", 1)
     assert top[0].article_id == NEW_ARTICLE.id
-    assert kb.client.query(kb.collection, filter="id >= 0", output_fields=["count(*)"])[0][
-        "count(*)"
-    ] == kb.manifest["chunks"]  # the edited article's old chunks are gone from Milvus
+    assert (
+        kb.client.query(kb.collection, filter="id >= 0", output_fields=["count(*)"])[0]["count(*)"]
+        == kb.manifest["chunks"]
+    )  # the edited article's old chunks are gone from Milvus
 
 
 def test_remove_reports_missing_and_updates_counts(milvus_kb, seed_articles):
@@ -185,7 +187,12 @@ def test_open_without_an_index_and_with_another_model(tmp_path, embedder, milvus
 
 @pytest.mark.parametrize(
     ("flag", "env", "expected"),
-    [(None, "", "faiss"), (None, "milvus", "milvus"), ("faiss", "milvus", "faiss"), ("MILVUS", "", "milvus")],
+    [
+        (None, "", "faiss"),
+        (None, "milvus", "milvus"),
+        ("faiss", "milvus", "faiss"),
+        ("MILVUS", "", "milvus"),
+    ],
 )
 def test_backend_choice(monkeypatch, flag, env, expected):
     monkeypatch.setenv("PASOKH_BACKEND", env)
@@ -215,6 +222,7 @@ def test_open_knowledge_base_picks_the_backend(tmp_path, embedder, seed_index_di
 CRASHING_WRITER = """
 import os, signal, sys
 from pathlib import Path
+from typing import ClassVar
 import index.milvus_store as milvus_store
 from index.embedding import Embedder
 from index.readers import Article
