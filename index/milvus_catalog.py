@@ -27,7 +27,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from index.readers import Article
-from index.search import ArticleInfo
+from index.search import ArticleInfo, Passage
 
 CATALOG_NAME = "milvus-catalog.sqlite"
 
@@ -235,3 +235,20 @@ class Catalog:
 
 def _article_info(row: tuple) -> ArticleInfo:
     return ArticleInfo(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5])
+
+
+def passage_from_row(chunk_id: int, row: tuple, score: float) -> Passage:
+    """A search hit as the answerer sees it, from a `Catalog.chunk_rows` row."""
+    article_id, position, start, end, text, title, sources, published = row
+    return Passage(
+        chunk_id=chunk_id,
+        article_id=article_id,
+        title=title,
+        source="، ".join(json.loads(sources)),
+        published=published,
+        text=text,
+        start=start,
+        end=end,
+        position=position,
+        score=float(score),
+    )

@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import fcntl
-import json
 import logging
 import time
 import uuid
@@ -37,13 +36,12 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunking import chunk_text
 from index.dates import expand_dates
-from index.milvus_catalog import CATALOG_NAME, Catalog
+from index.milvus_catalog import CATALOG_NAME, Catalog, passage_from_row
 from index.persian import TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.search import ArticleInfo, Passage
-from index.store import IndexMissing, ModelMismatch, UpdateReport, passage_text
+from index.store import IndexMissing, IndexProblem, ModelMismatch, UpdateReport
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +56,12 @@ LEXICAL_K1, LEXICAL_B = 0.9, 0.4
 EMBED_BATCH = 32
 INSERT_BATCH = 256
 MAX_TOKENS_CHARS = 65535  # Milvus VARCHAR limit (bytes)
+CONNECT_SECONDS = 20
+
+
+class MilvusUnavailable(IndexProblem):
+    """Milvus cannot be reached or opened (a server down, a Lite file held by another process)."""
+
 
 # Test hook: called between the Milvus insert (step 2) and the catalog commit (step 3).
 _after_milvus_insert: Callable[[], None] | None = None
@@ -88,19 +92,29 @@ class MilvusKnowledgeBase:
     """Knowledge base on Milvus (dense + BM25) with a SQLite catalog in `index_dir`."""
 
     def __init__(self, uri: str, embedder, index_dir: Path, collection: str = COLLECTION):
-        from pymilvus import MilvusClient
+        try:
+            from pymilvus import MilvusClient
+        except ImportError as error:
+            raise IndexProblem(
+                "the Milvus backend needs the `milvus` extra: pip install 'pasokh[milvus]'"
+            ) from error
 
         self.uri = str(uri)
         self.embedder = embedder
         self.index_dir = Path(index_dir)
         self.collection = collection
         self.catalog = Catalog(self.index_dir / CATALOG_NAME)
-        if is_server_uri(self.uri):
-            self.client = MilvusClient(uri=self.uri)
-        else:
-            path = lite_path(self.uri)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.client = MilvusClient(str(path))
+        try:
+            if is_server_uri(self.uri):
+                self.client = MilvusClient(uri=self.uri, timeout=CONNECT_SECONDS)
+            else:
+                path = lite_path(self.uri)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self.client = MilvusClient(str(path))
+        except Exception as error:  # pymilvus raises its own types, and more
+            raise MilvusUnavailable(
+                f"cannot open Milvus at {self.uri} (PASOKH_MILVUS_URI): {error}"
+            ) from error
         self._manifest: dict = {}
 
     @classmethod
@@ -335,7 +349,7 @@ class MilvusKnowledgeBase:
             timings["embed_ms"] = (t1 - t0) * 1000
             timings["milvus_ms"] = (t2 - t1) * 1000
             timings["fusion_ms"] = (time.perf_counter() - t2) * 1000
-        return [_passage(c, rows[c], scores[c]) for c in best]
+        return [passage_from_row(c, rows[c], scores[c]) for c in best]
 
     def dense_search(self, query: str, top_k: int = 5) -> list[Passage]:
         vector = self.embedder.encode_query(query)
@@ -355,29 +369,11 @@ class MilvusKnowledgeBase:
             search_params={"metric_type": metric},
         )[0]
         # Milvus Lite reports BM25 as a negative distance, a server as a positive score
-        scores = {int(h["id"]): abs(float(h["distance"])) for h in hits}
+        sign = abs if metric == "BM25" else float
+        scores = {int(h["id"]): sign(float(h["distance"])) for h in hits}
         rows = self.catalog.chunk_rows(scores)
         live = [c for c in scores if c in rows][:top_k]
-        return [_passage(c, rows[c], scores[c]) for c in live]
-
-    # -- for the writer --------------------------------------------------------------
-    def chunk_articles(self, pending: list[tuple[Article, str]]) -> list:
-        embedder = self.embedder
-        return [
-            (
-                article,
-                digest,
-                chunk_text(
-                    article.id,
-                    article.text,
-                    lambda text, title=article.title: embedder.count_tokens(
-                        passage_text(title, text)
-                    ),
-                    max_tokens=embedder.max_tokens - 8,
-                ),
-            )
-            for article, digest in pending
-        ]
+        return [passage_from_row(c, rows[c], scores[c]) for c in live]
 
 
 def fuse(ids: list[int], fused: np.ndarray, cosines: np.ndarray, lexical: bool) -> dict[int, float]:
@@ -404,22 +400,6 @@ def fuse(ids: list[int], fused: np.ndarray, cosines: np.ndarray, lexical: bool) 
         0.0, cosines - floor
     ) / max(top - floor, 1e-6)
     return {chunk_id: float(v) for chunk_id, v in zip(ids, values, strict=True)}
-
-
-def _passage(chunk_id: int, row: tuple, score: float) -> Passage:
-    article_id, position, start, end, text, title, sources, published = row
-    return Passage(
-        chunk_id=chunk_id,
-        article_id=article_id,
-        title=title,
-        source="، ".join(json.loads(sources)),
-        published=published,
-        text=text,
-        start=start,
-        end=end,
-        position=position,
-        score=float(score),
-    )
 
 
 def new_version() -> str:

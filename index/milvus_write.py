@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import index.milvus_store as store
+from index.chunking import chunk_text
 from index.persian import TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.store import ModelMismatch, UpdateReport, content_hash, passage_text
@@ -65,7 +66,7 @@ def write(
         report.seconds = time.perf_counter() - started
         return report
 
-    chunked = kb.chunk_articles(pending)
+    chunked = _chunk(kb.embedder, pending)
     total = sum(len(chunks) for _, _, chunks in chunked)
     generation = int(meta.get("last_generation", "0")) + 1
     next_id = kb.catalog.reserve(generation, total)  # step 1
@@ -125,3 +126,20 @@ def _embed_and_insert(kb: MilvusKnowledgeBase, rows: list[dict]) -> int:
     for i in range(0, len(rows), store.INSERT_BATCH):
         kb.client.insert(kb.collection, rows[i : i + store.INSERT_BATCH])
     return len(rows)
+
+
+def _chunk(embedder, pending: list[tuple[Article, str]]) -> list:
+    """Chunks bounded by the model's window, counted on the text as embedded (with title)."""
+    return [
+        (
+            article,
+            digest,
+            chunk_text(
+                article.id,
+                article.text,
+                lambda text, title=article.title: embedder.count_tokens(passage_text(title, text)),
+                max_tokens=embedder.max_tokens - 8,
+            ),
+        )
+        for article, digest in pending
+    ]
