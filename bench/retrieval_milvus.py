@@ -8,7 +8,8 @@ warm query latency p50/p95 (question embedding included) for:
   milvus-native  hybrid_search with Milvus's own WeightedRanker normalization (arctan)
 Goal (issue 8): milvus hit@1 within 0.5 points of faiss.
 
-    python bench/retrieval_milvus.py [--data ../shared/eval/pquad_val] [--limit N] [--stride N] [--rebuild]
+    python bench/retrieval_milvus.py [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
+        [--rebuild]
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def main() -> None:
     parser.add_argument("--work-dir", default=str(ROOT / "var" / "bench" / "pquad_val_milvus"))
     parser.add_argument("--limit", type=int, default=0, help="first N questions only")
     parser.add_argument("--stride", type=int, default=1, help="every Nth question only")
+    parser.add_argument(
+        "--articles", type=int, default=0, help="first N articles and their questions only"
+    )
     parser.add_argument("--rebuild", action="store_true", help="time fresh builds")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -88,6 +92,10 @@ def main() -> None:
         for r in read_jsonl(data / "articles.jsonl")
     ]
     questions = read_jsonl(data / "questions.jsonl")
+    if args.articles:
+        articles = articles[: args.articles]
+        kept = {a.id for a in articles}
+        questions = [q for q in questions if q["gold_article"] in kept]
     questions = questions[:: max(args.stride, 1)]
     if args.limit:
         questions = questions[: args.limit]
