@@ -306,3 +306,11 @@ def test_failure_after_the_catalog_commit_leaves_no_stale_passage(
     assert _milvus_rows(kb) > kb.manifest["chunks"]
     kb.add([])  # any later write collects the garbage
     assert _milvus_rows(kb) == kb.manifest["chunks"] and not kb.catalog.garbage()
+
+
+def test_unreachable_server_is_one_clear_error(tmp_path, embedder, monkeypatch):
+    import index.milvus_store as milvus_store
+
+    monkeypatch.setattr(milvus_store, "CONNECT_SECONDS", 2)
+    with pytest.raises(milvus_store.MilvusUnavailable, match=r"cannot open Milvus at http://"):
+        MilvusKnowledgeBase.open("http://127.0.0.1:9", embedder, index_dir=tmp_path)
