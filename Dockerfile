@@ -35,7 +35,11 @@ RUN if [ -n "$TORCH_INDEX_URL" ]; then \
     fi
 COPY bot ./bot
 COPY index ./index
-RUN pip install -c constraints.txt . && pip check
+# PASOKH_EXTRAS=milvus adds pymilvus and Milvus Lite (PASOKH_BACKEND=milvus).
+ARG PASOKH_EXTRAS=
+RUN pip install -c constraints.txt . \
+    && if [ -n "$PASOKH_EXTRAS" ]; then pip install -c constraints.txt ".[$PASOKH_EXTRAS]"; fi \
+    && pip check
 # `pasokh telegram` builds the seed index from ./seeds on its first start.
 COPY seeds ./seeds
 

@@ -57,11 +57,14 @@ def test_compose_file_is_valid_and_wires_bot_and_indexer():
 
     volumes = {"index:/var/lib/pasokh/index:rw", "model-cache:/var/lib/pasokh/cache:rw"}
     assert volumes <= set(bot["volumes"]) and volumes <= set(indexer["volumes"])
-    assert set(config["volumes"]) == {"index", "model-cache"}
+    assert set(config["volumes"]) == {
+        "index", "model-cache", "milvus-etcd", "milvus-minio", "milvus-data"
+    }  # fmt: skip
     for service in (bot, indexer):
         env = service["environment"]
         assert env["PASOKH_INDEX_DIR"] == "/var/lib/pasokh/index"
         assert env["PASOKH_CACHE_DIR"] == "/var/lib/pasokh/cache"
+        assert env["PASOKH_BACKEND"] == "faiss"  # the embedded index unless asked
 
 
 @pytest.mark.timeout(120)
@@ -70,7 +73,9 @@ def test_compose_profiles_and_token_secret(tmp_path):
     # itself is checked above)
     tools = _compose("--profile", "tools", "config", "--services")
     assert tools.returncode == 0, tools.stderr
-    assert sorted(tools.stdout.split()) == ["bot", "indexer"]
+    assert sorted(tools.stdout.split()) == [
+        "bot", "indexer", "milvus", "milvus-etcd", "milvus-minio"
+    ]  # fmt: skip
 
     secret = tmp_path / "telegram_bot_token"
     secret.write_text("123:from-a-secret\n")
@@ -106,3 +111,27 @@ def test_dockerfile_builds_from_the_project_files():
             assert source not in ignored, f"COPY {source}: excluded by .dockerignore"
     # nothing fetched outside the package registries: no curl, wget or ADD of a URL
     assert not re.search(r"\b(curl|wget)\b|^ADD\s+https?://", text, re.M)
+
+
+@pytest.mark.timeout(120)
+def test_compose_milvus_profile_points_the_bot_at_milvus_standalone():
+    result = _compose("--profile", "milvus", "config", env={"PASOKH_BACKEND": "milvus"})
+    assert result.returncode == 0, result.stderr
+    config = yaml.safe_load(result.stdout)
+    services = config["services"]
+    milvus, etcd, minio = services["milvus"], services["milvus-etcd"], services["milvus-minio"]
+    for service in (milvus, etcd, minio):
+        assert service["profiles"] == ["milvus"]
+    assert milvus["command"] == ["milvus", "run", "standalone"]
+    assert milvus["image"].startswith("milvusdb/milvus:v2.5")
+    assert milvus["environment"]["ETCD_ENDPOINTS"] == "milvus-etcd:2379"
+    assert milvus["environment"]["MINIO_ADDRESS"] == "milvus-minio:9000"
+    assert set(milvus["depends_on"]) == {"milvus-etcd", "milvus-minio"}
+    assert etcd["image"].startswith("quay.io/coreos/etcd:") and "etcd" in etcd["command"]
+    assert minio["image"].startswith("minio/minio:") and "server" in minio["command"]
+    assert "milvus-data:/var/lib/milvus:rw" in milvus["volumes"]
+    for name in ("bot", "indexer"):
+        env = services[name]["environment"]
+        assert env["PASOKH_BACKEND"] == "milvus", name
+        assert env["PASOKH_MILVUS_URI"] == "http://milvus:19530", name
+        assert services[name]["build"]["args"]["PASOKH_EXTRAS"] == "milvus", name
