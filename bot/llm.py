@@ -10,8 +10,6 @@ from __future__ import annotations
 import logging
 import os
 
-import httpx
-
 log = logging.getLogger(__name__)
 
 SYSTEM_PROMPT = (
@@ -58,6 +56,8 @@ class LlmPhraser:
             ],
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        import httpx  # here, not at the top: 0.3 s that a question without a language model skips
+
         try:
             response = httpx.post(
                 f"{self.base_url}/chat/completions", json=body, headers=headers,
