@@ -178,6 +178,9 @@ class E5Engine:
     """
 
     def __init__(self, library: Path, weights: Path, threads: int) -> None:
+        # Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning
+        # threads made one question take seconds. Read by libgomp when it loads, just below.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         lib = ctypes.CDLL(str(library))
         lib.e5_load.restype = ctypes.c_void_p
         lib.e5_load.argtypes = [ctypes.c_char_p]
@@ -198,9 +201,8 @@ class E5Engine:
             ctypes.c_int,
             ctypes.POINTER(ctypes.c_float),
         ]
-        set_threads = getattr(lib, "omp_set_num_threads", None)  # from libgomp, if linked
-        if set_threads is not None:
-            set_threads(max(1, threads))
+        self._set_threads = getattr(lib, "omp_set_num_threads", None)  # libgomp, if linked
+        self.threads = max(1, threads)
         self._lib = lib
         self._handle = lib.e5_load(str(weights).encode())
         if not self._handle:
@@ -233,6 +235,9 @@ class E5Engine:
         pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         encoded = [t.encode("utf-8") for t in texts]
         with self._lock:
+            if self._set_threads is not None:
+                # One short text is a few small matmuls: threads cost more than they save.
+                self._set_threads(1 if len(encoded) == 1 else self.threads)
             if len(encoded) == 1:
                 status = self._lib.e5_embed(self._handle, encoded[0], int(is_query), pointer)
             else:
