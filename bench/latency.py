@@ -30,7 +30,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "امیرعبداللهیان کی تهران را به مقصد مسکو ترک کرد؟"
-PQUAD = ROOT.parent / "shared" / "eval" / "pquad_val" / "articles.jsonl"
+PQUAD_CANDIDATES = [
+    ROOT.parent / "shared" / "eval" / "pquad_val" / "articles.jsonl",
+    Path("/work/shared/eval/pquad_val/articles.jsonl"),
+]
 
 # Run inside a fresh interpreter of the tree measured: the stages of one question.
 STAGES = r"""
@@ -105,7 +108,7 @@ def _questions() -> list[str]:
     return list(dict.fromkeys(questions))
 
 
-def measure(tree: Path, work: Path, runs: int, build: bool) -> dict:
+def measure(tree: Path, work: Path, runs: int, pquad: Path | None) -> dict:
     """All figures for one code tree."""
     cli = ["-m", "bot.cli"]
     index_dir = work / "seed-index"
@@ -144,10 +147,10 @@ def measure(tree: Path, work: Path, runs: int, build: bool) -> dict:
     }
     figures["stages"]["heavy_modules_loaded"] = stages[-1]["heavy_modules_loaded"]
 
-    if build and PQUAD.exists():
+    if pquad is not None:
         seconds, rss, _ = _run(
             tree,
-            [*cli, "index", "build", "--quiet", "--index-dir", str(work / "pquad"), str(PQUAD)],
+            [*cli, "index", "build", "--quiet", "--index-dir", str(work / "pquad"), str(pquad)],
         )
         figures["pquad_build_s"] = round(seconds, 1)
         figures["pquad_build_peak_rss_mb"] = rss
@@ -177,17 +180,20 @@ def main() -> None:
     parser.add_argument("--compare", help="another code tree to measure in the same run")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true", help="no pquad_val build")
+    parser.add_argument("--pquad", help="pquad_val articles.jsonl (default: ../shared/eval/…)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     trees = [("this tree", ROOT)]
     if args.compare:
         trees.insert(0, ("compared tree", Path(args.compare).resolve()))
+    found = [Path(args.pquad)] if args.pquad else [p for p in PQUAD_CANDIDATES if p.exists()]
+    pquad = None if args.skip_build or not found else found[0]
     results = {}
     with tempfile.TemporaryDirectory(prefix="pasokh-latency-") as tmp:
         for i, (label, tree) in enumerate(trees):
             work = Path(tmp) / str(i)
             work.mkdir()
-            results[label] = measure(tree, work, args.runs, build=not args.skip_build)
+            results[label] = measure(tree, work, args.runs, pquad)
             if not args.json:
                 _print(label, results[label])
     if args.json:
