@@ -74,7 +74,10 @@ def _env(tree: Path) -> dict[str, str]:
 
 
 def _run(tree: Path, argv: list[str], stdin: str | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MB (from the child's own rusage), stdout."""
+    """Wall seconds, peak RSS in MB (from the child's own rusage), stdout.
+
+    The child's CPU seconds (user + system) are logged as well: on a shared machine they
+    show the work done when wall time mostly shows the wait for a core."""
     with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
         started = time.perf_counter()
         child = subprocess.Popen(
@@ -95,6 +98,8 @@ def _run(tree: Path, argv: list[str], stdin: str | None = None) -> tuple[float, 
             err.seek(0)
             raise RuntimeError(f"{argv} failed in {tree}: {err.read().decode()[-800:]}")
         out.seek(0)
+        cpu = usage.ru_utime + usage.ru_stime
+        print(f"  ran {argv[:4]}…: {seconds:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
         return seconds, usage.ru_maxrss // 1024, out.read().decode()
 
 
