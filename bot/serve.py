@@ -82,7 +82,12 @@ def make_server(
 
 
 def run_serve(answerer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> int:
-    """Serve until interrupted; the integrator wires this to `pasokh serve`."""
+    """Serve until interrupted; the integrator wires this to `pasokh serve`.
+
+    A resident process: the full model is loaded up front (see `Embedder.load_model`)."""
+    load_model = getattr(answerer.kb.embedder, "load_model", None)
+    if load_model is not None:
+        load_model()
     server = make_server(answerer, host, port)
     log.warning("pasokh serve on http://%s:%d (POST /ask, GET /health)", *server.server_address)
     try:
