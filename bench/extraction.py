@@ -24,10 +24,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import trafilatura  # noqa: E402
+import trafilatura
 
-from index.fetching import Fetcher, FetchSettings  # noqa: E402
-from index.web_articles import decode_html, extract_article, persian_letters  # noqa: E402
+from index.fetching import Fetcher, FetchSettings
+from index.web_articles import decode_html, extract_article, persian_letters
 
 
 def load_site():

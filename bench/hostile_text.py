@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from index.dates import date_mentions  # noqa: E402
+from index.dates import date_mentions
 
 
 def timed(label: str, func, *args) -> None:

@@ -27,23 +27,23 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from index.dates import expand_dates  # noqa: E402
-from index.embedding import Embedder  # noqa: E402
-from index.metrics import (  # noqa: E402
+from index.dates import expand_dates
+from index.embedding import Embedder
+from index.metrics import (
     first_hit_rank,
     latency_summary,
     read_jsonl,
     summarize_ranks,
     unique_in_order,
 )  # fmt: skip
-from index.milvus_store import CANDIDATES, LEXICAL_WEIGHT, MilvusKnowledgeBase  # noqa: E402
-from index.persian import matching_tokens  # noqa: E402
-from index.readers import article_from_record  # noqa: E402
-from index.search import KnowledgeBase  # noqa: E402
-from index.settings import IndexSettings  # noqa: E402
-from index.store import current_version, update_index  # noqa: E402
+from index.milvus_store import CANDIDATES, LEXICAL_WEIGHT, MilvusKnowledgeBase
+from index.persian import matching_tokens
+from index.readers import article_from_record
+from index.search import KnowledgeBase
+from index.settings import IndexSettings
+from index.store import current_version, update_index
 
 
 class SharedPassageVectors:

@@ -385,7 +385,7 @@ class Answerer:
         missing = [t for t in dict.fromkeys(texts) if (key_prefix, t) not in self._sentence_vectors]
         if missing:
             for text, vector in zip(
-                missing, self.kb.embedder.encode_passages(missing), strict=True
+                missing, self.kb.embedder.encode_sentences(missing), strict=True
             ):
                 self._sentence_vectors[(key_prefix, text)] = vector
             while len(self._sentence_vectors) > 20_000:

@@ -22,8 +22,6 @@ import re
 import secrets
 from typing import TYPE_CHECKING
 
-import httpx
-
 from index.dates import expand_dates
 from index.persian import MONTH_VARIANTS, is_stopword, normalize_for_matching, stem, word_tokens
 
@@ -114,6 +112,8 @@ class LlmPhraser:
             "messages": self.messages(question, parts, boundary),
         }
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+        import httpx  # here, not at the top: 0.3 s that a question without a language model skips
+
         try:
             async with asyncio.timeout(self.timeout):
                 raw = await self._post(body, headers)
@@ -144,6 +144,8 @@ class LlmPhraser:
 
     async def _post(self, body: dict, headers: dict[str, str]) -> bytes:
         """The response body, read in chunks and refused past MAX_REPLY_BYTES."""
+        import httpx  # here, not at the top: 0.3 s that a question without a language model skips
+
         async with (
             httpx.AsyncClient(timeout=self.timeout) as client,
             client.stream(

@@ -22,7 +22,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from hazm import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
+from index.hazm_parts import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
 
 ZWNJ = "\u200c"
 # Bump when a rule below changes the lexical tokens: indexes built before are
