@@ -97,6 +97,8 @@ def live_manifest(index_dir: Path) -> dict | None:
     problem = f"{index_dir / 'CURRENT'} is missing"
     if named is not None and not valid_name(named):
         problem = f"{index_dir / 'CURRENT'} names {named[:60]!r}, which is not a version name"
+    elif named is not None and not version_dir(index_dir, named).is_dir():
+        problem = f"{index_dir / 'CURRENT'} names version {named}, which is not on disk"
     elif named is not None:
         try:
             return _load_manifest(index_dir, named)
