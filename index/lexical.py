@@ -66,10 +66,10 @@ class Postings:
     """One segment's postings, memory-mapped."""
 
     def __init__(self, folder: Path) -> None:
-        self.docs = np.load(folder / "post_docs.npy", mmap_mode="r")
-        self.tf = np.load(folder / "post_tf.npy", mmap_mode="r")
-        self.indptr = np.load(folder / "post_indptr.npy", mmap_mode="r")
-        self.doclen = np.load(folder / "doclen.npy", mmap_mode="r")
+        self.docs = np.load(folder / "post_docs.npy", mmap_mode="r").view(np.ndarray)
+        self.tf = np.load(folder / "post_tf.npy", mmap_mode="r").view(np.ndarray)
+        self.indptr = np.load(folder / "post_indptr.npy", mmap_mode="r").view(np.ndarray)
+        self.doclen = np.load(folder / "doclen.npy", mmap_mode="r").view(np.ndarray)
         words = json.loads((folder / "vocab.json").read_text("utf-8"))
         self.vocab: dict[str, int] = {word: i for i, word in enumerate(words)}
 

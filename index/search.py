@@ -17,6 +17,8 @@ import logging
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from index.dates import expand_dates
 from index.lexical import LexicalStats
 from index.persian import TOKENIZATION
@@ -136,9 +138,10 @@ class KnowledgeBase:
         dense = snapshot.dense_ranking(self.embedder, query, CANDIDATES, timings)
         lexical = snapshot.lexical_ranking(expand_dates(query), CANDIDATES, timings)
         cosines = dict(dense)
-        for chunk_id, _ in lexical:  # lexical-only candidates get their cosine too
-            if chunk_id not in cosines:
-                cosines[chunk_id] = snapshot.cosine(self.embedder, query, chunk_id)
+        missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in cosines]
+        if missing:  # lexical-only candidates get their cosine too
+            vector = np.asarray(self.embedder.encode_query(query), dtype=np.float32)
+            cosines.update(snapshot.cosines(vector, missing))
         floor = dense[-1][1] if len(dense) >= CANDIDATES else min(cosines.values(), default=0.0)
         top = dense[0][1] if dense else 1.0
         best_lexical = lexical[0][1] if lexical else 1.0

@@ -25,6 +25,11 @@ MAX_SEGMENTS = 8
 MAX_DEAD_FRACTION = 0.25
 
 
+def mapped(path: Path) -> np.ndarray:
+    """A read-only memory map as a plain ndarray (np.memmap's indexing is slow per item)."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
+
+
 def segments_root(index_dir: Path) -> Path:
     return index_dir / "segments"
 
@@ -69,8 +74,8 @@ class Segment:
             raise ValueError(f"bad segment name {entry['name']!r}")
         folder = segments_root(index_dir) / entry["name"]
         self.entry = entry
-        self.ids = np.load(folder / "ids.npy", mmap_mode="r")
-        self.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        self.ids = mapped(folder / "ids.npy")
+        self.vectors = mapped(folder / "vectors.npy")
         self.postings = Postings(folder)
         self.dense = faiss_index.load(folder, entry["dense"], self.vectors)
 

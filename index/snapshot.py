@@ -180,12 +180,19 @@ class Snapshot:
         return sorted(found, key=lambda item: -item[1])[:k]
 
     def cosine(self, embedder, query: str, chunk_id: int) -> float:
+        vector = np.asarray(embedder.encode_query(query), dtype=np.float32)
+        return self.cosines(vector, [chunk_id])[int(chunk_id)]
+
+    def cosines(self, vector: np.ndarray, chunk_ids: list[int]) -> dict[int, float]:
+        """Exact cosines of chunks with the query vector, from the segments' vectors."""
+        out = {int(c): 0.0 for c in chunk_ids}
+        wanted = np.asarray(sorted(out), dtype=np.int64)
         for seg in self.segments:
-            pos = seg.position(int(chunk_id))
-            if pos is not None:
-                vector = np.asarray(seg.vectors[pos], dtype=np.float32)
-                return float(vector @ np.asarray(embedder.encode_query(query), dtype=np.float32))
-        return 0.0
+            positions = seg.positions(wanted)
+            if len(positions):
+                scores = (np.asarray(seg.vectors[positions], dtype=np.float32) * vector).sum(1)
+                out.update(zip(seg.ids[positions].tolist(), scores.tolist(), strict=True))
+        return out
 
     def lexical_ranking(
         self, query: str, k: int, timings: dict[str, float] | None = None
