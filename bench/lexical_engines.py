@@ -45,7 +45,9 @@ def main() -> None:
     kb = KnowledgeBase(index_dir, NoModel(manifest["model"]))
     db = catalog.connect(index_dir, readonly=True)
     fts = sqlite3.connect(":memory:")
-    fts.execute("CREATE VIRTUAL TABLE t USING fts5(tokens, tokenize='unicode61 remove_diacritics 0')")
+    fts.execute(
+        "CREATE VIRTUAL TABLE t USING fts5(tokens, tokenize='unicode61 remove_diacritics 0')"
+    )
     article_of = {}
     for chunk_id, title, text in catalog.alive_chunks(db, manifest["gen"]):
         tokens = " ".join(matching_tokens(passage_text(title, text)))

@@ -59,7 +59,7 @@ class StandInEmbedder:
         self.targets = targets or {}
         self.rng = np.random.default_rng(0)
 
-    @functools.lru_cache(maxsize=None)  # noqa: B019 - one embedder per run
+    @functools.cache  # noqa: B019 - one embedder per run
     def _base(self, text: str) -> np.ndarray:
         seed = int.from_bytes(hashlib.blake2b(text.encode(), digest_size=8).digest(), "little")
         vector = np.random.default_rng(seed).standard_normal(DIMENSIONS).astype(np.float32)
@@ -89,7 +89,7 @@ def memoize_build_text_work() -> None:
     """Copies repeat the same texts: chunk and tokenize each distinct text once."""
     chunk, tokens = store.chunk_text, store.matching_tokens
 
-    @functools.lru_cache(maxsize=None)
+    @functools.cache
     def cached_chunks(text: str, max_tokens: int):
         return chunk("x", text, lambda t: len(t) // 3 + 2, max_tokens=max_tokens)
 

@@ -85,7 +85,9 @@ def roll_back_unpublished(db: sqlite3.Connection, live_gen: int) -> None:
     db.execute("COMMIT")
 
 
-def alive_hashes(db: sqlite3.Connection, gen: int, ids: Iterable[str]) -> dict[str, tuple[int, str]]:
+def alive_hashes(
+    db: sqlite3.Connection, gen: int, ids: Iterable[str]
+) -> dict[str, tuple[int, str]]:
     """id -> (rev, content hash) for the given ids alive at ``gen``."""
     out: dict[str, tuple[int, str]] = {}
     ids = list(dict.fromkeys(ids))
@@ -139,7 +141,9 @@ def insert_chunks(db: sqlite3.Connection, rev: int, chunks) -> list[int]:
 
 
 def counts(db: sqlite3.Connection, gen: int) -> tuple[int, int]:
-    (articles,) = db.execute(f"SELECT COUNT(*) FROM articles a WHERE {ALIVE}", {"gen": gen}).fetchone()
+    (articles,) = db.execute(
+        f"SELECT COUNT(*) FROM articles a WHERE {ALIVE}", {"gen": gen}
+    ).fetchone()
     (chunks,) = db.execute(
         f"SELECT COUNT(*) FROM chunks c JOIN articles a ON a.rev = c.rev WHERE {ALIVE}",
         {"gen": gen},

@@ -40,7 +40,14 @@ def write_postings(folder: Path, documents: Sequence[Sequence[str]]) -> None:
             terms.append(vocab.setdefault(token, len(vocab)))
             docs.append(position)
             tfs.append(tf)
-    write_coo(folder, list(vocab), np.asarray(terms, dtype=np.int32), np.asarray(docs, dtype=np.int32), np.asarray(tfs, dtype=np.float32), lengths)
+    write_coo(
+        folder,
+        list(vocab),
+        np.asarray(terms, dtype=np.int32),
+        np.asarray(docs, dtype=np.int32),
+        np.asarray(tfs, dtype=np.float32),
+        lengths,
+    )
 
 
 def write_coo(

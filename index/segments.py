@@ -129,7 +129,9 @@ def merge(index_dir: Path, segments: list[Segment], dead: list[np.ndarray]) -> d
         remap = np.array([words.setdefault(w, len(words)) for w in seg.postings.words()])
         terms, docs, tfs = seg.postings.triples()
         alive = keep[docs]
-        triples.append((remap[terms[alive]] if len(remap) else terms[alive], new_pos[docs[alive]], tfs[alive]))
+        triples.append(
+            (remap[terms[alive]] if len(remap) else terms[alive], new_pos[docs[alive]], tfs[alive])
+        )
         offset += int(keep.sum())
     all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int64)
     order = np.argsort(all_ids, kind="stable")  # ids ascending, positions follow
@@ -167,4 +169,3 @@ def describe(entries: list[dict]) -> dict:
     """The manifest's summary of the dense side (`pasokh index stats` prints it)."""
     types = sorted({e["dense"]["type"] for e in entries})
     return {"faiss_types": types, "segments": len(entries), "exact_below": faiss_index.EXACT_BELOW}
-

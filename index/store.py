@@ -212,9 +212,13 @@ def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, pro
     entries, tombstones = _next_segments(index_dir, live, fresh, dead, new_ids, vectors, documents)
     if stale_tokens:  # the Persian rules changed since: re-tokenize, no re-embedding
         entries, tombstones = _retokenized(index_dir, db, gen, entries, tombstones), np.zeros(0)
-    articles_n, chunks_n = catalog.counts(db, gen) if fresh or stale_tokens or not live else (
-        live["articles"] + len(report.added) - len(report.removed),
-        live["chunks"] + len(new_ids) - len(dead),
+    articles_n, chunks_n = (
+        catalog.counts(db, gen)
+        if fresh or stale_tokens or not live
+        else (
+            live["articles"] + len(report.added) - len(report.removed),
+            live["chunks"] + len(new_ids) - len(dead),
+        )
     )
     version = new_version_name()
     manifest = {
@@ -286,7 +290,9 @@ def _next_segments(index_dir, live, fresh, dead, new_ids, vectors, documents):
     dead_pos = [s.positions(tombstones) for s in loaded]
     chosen = segments.plan_merge(entries, [len(d) for d in dead_pos])
     if chosen:
-        merged = segments.merge(index_dir, [loaded[i] for i in chosen], [dead_pos[i] for i in chosen])
+        merged = segments.merge(
+            index_dir, [loaded[i] for i in chosen], [dead_pos[i] for i in chosen]
+        )
         entries = [e for i, e in enumerate(entries) if i not in chosen] + [merged]
         gone = np.concatenate([np.asarray(loaded[i].ids)[dead_pos[i]] for i in chosen])
         tombstones = np.setdiff1d(tombstones, gone)

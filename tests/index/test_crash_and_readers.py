@@ -76,7 +76,9 @@ def test_kill_9_mid_write_loses_nothing(big_index, tmp_path, delay):
     before = read_manifest(index_dir)
     script = WRITER.format(tests=str(Path(__file__).parent), index=str(index_dir), batch=BATCH)
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, text=True
+    )
     assert child.stdout.readline().strip() == "writing"
     time.sleep(delay)
     child.send_signal(signal.SIGKILL)
@@ -107,7 +109,7 @@ def test_readers_never_fail_during_writes(big_index, tmp_path):
                     article = view.article(passage.article_id)
                     assert article.text[passage.start : passage.end] == passage.text
                 searches[0] += 1
-            except BaseException as error:  # noqa: BLE001 - any failure is the finding
+            except BaseException as error:
                 errors.append(error)
                 return
 
