@@ -75,6 +75,10 @@ class KnowledgeBase:
     def _load(self) -> Snapshot:
         self._seen_current = named_version(self.index_dir)
         manifest = read_manifest(self.index_dir)
+        if manifest.get("format_version") == 1:  # the first layout: carried over once
+            update_index(self.index_dir, self.embedder, [])
+            self._seen_current = named_version(self.index_dir)
+            manifest = read_manifest(self.index_dir)
         if manifest["model"] != self.embedder.name:
             raise ModelMismatch(
                 f"the index in {self.index_dir} was built with {manifest['model']}, "

@@ -32,6 +32,7 @@ import numpy as np
 from index import catalog, segments
 from index.chunking import chunk_text
 from index.lexical import LEXICAL_B, LEXICAL_K1
+from index.migrate import migrate_first_layout
 from index.persian import TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.versions import (
@@ -138,10 +139,8 @@ def update_index(
     report = UpdateReport()
     with writer_lock(index_dir, lock_timeout):
         live = live_manifest(index_dir)
-        if live is not None and live.get("format_version") != FORMAT_VERSION:
-            raise IndexProblem(
-                f"the index in {index_dir} has an older layout; rebuild it with `pasokh index build`"
-            )
+        if live is not None and live.get("format_version") != FORMAT_VERSION and fresh:
+            live = None  # a rebuild replaces an index of the older layout
         if live is not None and not fresh and live["model"] != embedder.name:
             raise ModelMismatch(
                 f"the index in {index_dir} was built with {live['model']}, not "
@@ -149,6 +148,10 @@ def update_index(
             )
         db = catalog.connect(index_dir)
         try:
+            if live is not None and live.get("format_version") == 1:
+                live = migrate_first_layout(index_dir, live, db, FORMAT_VERSION)
+            elif live is not None and live.get("format_version") != FORMAT_VERSION:
+                raise IndexProblem(f"the index in {index_dir} has an unknown layout; rebuild it")
             live_gen = live["gen"] if live else 0
             catalog.roll_back_unpublished(db, live_gen)
             _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress)
@@ -220,7 +223,7 @@ def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, pro
             live["chunks"] + len(new_ids) - len(dead),
         )
     )
-    version = new_version_name()
+    version = new_version_name(gen)
     manifest = {
         "format_version": FORMAT_VERSION,
         "tokenization": TOKENIZATION,
@@ -243,7 +246,7 @@ def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, pro
     report.version, report.articles, report.chunks = version, articles_n, chunks_n
     kept = prune_versions(index_dir, keep=version)
     segments.collect(index_dir, kept)
-    catalog.collect(db, min(m["gen"] for m in kept))
+    catalog.collect(db, min(m.get("gen", 0) for m in kept))
 
 
 def _chunk_and_embed(embedder, pending, progress):

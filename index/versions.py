@@ -55,8 +55,9 @@ def version_dir(index_dir: Path, version: str) -> Path:
     return index_dir / "versions" / version
 
 
-def new_version_name() -> str:
-    return time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
+def new_version_name(gen: int) -> str:
+    """Names sort in the order versions were made (the generation first, then the time)."""
+    return f"g{gen:08d}-" + time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
 
 
 def _named_version(index_dir: Path) -> str | None:
@@ -77,7 +78,7 @@ def _load_manifest(index_dir: Path, version: str) -> dict:
 
 
 def _loadable(index_dir: Path) -> list[str]:
-    """Version folders, newest first (names start with their creation time)."""
+    """Version folders, newest first (names start with their generation)."""
     root = index_dir / "versions"
     if not root.is_dir():
         return []

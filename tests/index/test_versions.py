@@ -34,7 +34,9 @@ def test_damage_falls_back_to_newest_whole_version(two_versions, caplog, damage,
         (version_dir(index_dir, second) / "manifest.json").write_text("{not json")
         expected = first
     else:
-        text = {"missing": "20991231T000000-abcdef", "escape": "../../etc", "empty": ""}[damage]
+        text = {"missing": "g00000009-20991231T000000-abcdef", "escape": "../../etc", "empty": ""}[
+            damage
+        ]
         (index_dir / "CURRENT").write_text(text)
         expected = second  # the named one is unusable; the newest whole one is the live one
     with caplog.at_level(logging.WARNING):
@@ -62,3 +64,43 @@ def test_open_add_remove_search(tmp_path):
     assert top.article_id == "a2" and top.url == "" and top.as_dict()["url"] == ""
     kb.remove(["a2"])
     assert kb.article("a2") is None and all(p.article_id != "a2" for p in kb.search("شماره", 5))
+
+
+def test_first_layout_is_carried_over_without_embedding(tmp_path):
+    """An index written by the first layout (one SQLite copy per version) keeps its articles."""
+    import json
+    import sqlite3
+
+    from index.persian import TOKENIZATION
+
+    embedder = RandomEmbedder()
+    folder = tmp_path / "versions" / "20260101T000000-aaaaaa"
+    folder.mkdir(parents=True)
+    db = sqlite3.connect(folder / "store.sqlite")
+    db.executescript(
+        "CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, text TEXT, sources TEXT,"
+        " url TEXT, published TEXT, path TEXT, content_hash TEXT, added_at TEXT);"
+        "CREATE TABLE chunks (id INTEGER PRIMARY KEY, article_id TEXT, position INTEGER,"
+        " start INTEGER, end INTEGER, text TEXT, tokens TEXT, vector BLOB);"
+    )
+    for article in articles("old", 3):
+        db.execute(
+            "INSERT INTO articles VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (article.id, article.title, article.text, '["ایسنا"]', "https://x/" + article.id, "", "", "h", ""),
+        )  # fmt: skip
+        vector = embedder.encode_passages([article.text])[0].tobytes()
+        db.execute(
+            "INSERT INTO chunks (article_id, position, start, end, text, tokens, vector)"
+            " VALUES (?, 0, 0, ?, ?, '', ?)",
+            (article.id, len(article.text), article.text, vector),
+        )
+    db.commit()
+    db.close()
+    manifest = {"format_version": 1, "tokenization": TOKENIZATION, "version": folder.name,
+                "model": embedder.name, "dimensions": 64, "articles": 3, "chunks": 3}  # fmt: skip
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    (tmp_path / "CURRENT").write_text(folder.name)
+    kb = KnowledgeBase(tmp_path, embedder)
+    assert kb.manifest["format_version"] == 2 and len(kb.articles()) == 3
+    (top,) = kb.search(kb.article("old1").text, 1)
+    assert top.article_id == "old1" and top.url == "https://x/old1"
