@@ -205,9 +205,12 @@ class Snapshot:
             if scores is None:
                 continue
             scores[dead] = 0.0
-            top_k = min(k, len(scores))
-            top = np.argpartition(-scores, top_k - 1)[:top_k]
-            found += [(int(seg.ids[p]), float(scores[p])) for p in top if scores[p] > 0]
+            hit = np.flatnonzero(scores)  # usually far fewer than the segment's documents
+            top_k = min(k, len(hit))
+            if top_k == 0:
+                continue
+            top = hit[np.argpartition(-scores[hit], top_k - 1)[:top_k]]
+            found += [(int(seg.ids[p]), float(scores[p])) for p in top]
         if timings is not None:
             timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
         return sorted(found, key=lambda item: (-item[1], item[0]))[:k]
