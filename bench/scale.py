@@ -44,6 +44,9 @@ from index.search import KnowledgeBase  # noqa: E402
 
 DIMENSIONS = 384
 QUERIES = 100
+BUILD_BATCH = (
+    250_000  # chunks per write while building (the 1M build in one write ran out of memory)
+)
 
 
 class StandInEmbedder:
@@ -184,11 +187,13 @@ def main() -> None:
         sample = store.update_index(index_dir / "probe", embedder, copies(base, 0, len(base)))
         per_article = sample.chunks / len(base)
         shutil.rmtree(index_dir / "probe")
-        articles = copies(base, 0, round(args.chunks / per_article))
+        wanted = round(args.chunks / per_article)
+        step = round(BUILD_BATCH / per_article)  # bounded memory while building
         t0 = time.perf_counter()
-        report = store.update_index(index_dir, embedder, articles, fresh=True)
+        for start in range(0, wanted, step):
+            part = copies(base, start, min(step, wanted - start))
+            report = store.update_index(index_dir, embedder, part, fresh=start == 0)
         print(f"built {report.chunks} chunks in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-        del articles
     kb = KnowledgeBase(index_dir, embedder)
     chunks = kb.manifest["chunks"]
     known = len(kb.articles())
