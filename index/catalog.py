@@ -20,6 +20,8 @@ import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 CATALOG = "catalog.sqlite"
 
 _SCHEMA = """
@@ -138,6 +140,40 @@ def insert_chunks(db: sqlite3.Connection, rev: int, chunks) -> list[int]:
         )
         ids.append(int(cursor.lastrowid))
     return ids
+
+
+def insert_sentences(db: sqlite3.Connection, chunk_ids: list[int], spans, vectors) -> None:
+    """Each chunk's sentence spans (within the chunk's text) and float32 passage vectors."""
+    db.executemany(
+        "INSERT INTO sentences (chunk_id, position, start, end, vector) VALUES (?, ?, ?, ?, ?)",
+        (
+            (chunk_id, position, start, end, np.ascontiguousarray(vector, np.float32).tobytes())
+            for chunk_id, found, matrix in zip(chunk_ids, spans, vectors, strict=True)
+            for position, ((start, end), vector) in enumerate(zip(found, matrix, strict=True))
+        ),
+    )
+
+
+def sentences(db: sqlite3.Connection, chunk_ids: list[int], dimensions: int) -> dict:
+    """chunk id -> (spans, float32 vectors) for the chunks that have stored sentences."""
+    out: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = {}
+    ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+    rows: dict[int, list[tuple]] = {}
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for row in db.execute(
+            "SELECT chunk_id, start, end, vector FROM sentences"
+            f" WHERE chunk_id IN ({marks}) ORDER BY chunk_id, position",
+            part,
+        ):
+            rows.setdefault(row[0], []).append(row[1:])
+    for chunk_id, found in rows.items():
+        if any(blob is None for *_, blob in found):
+            continue
+        matrix = np.frombuffer(b"".join(blob for *_, blob in found), dtype=np.float32)
+        out[chunk_id] = ([(s, e) for s, e, _ in found], matrix.reshape(len(found), dimensions))
+    return out
 
 
 def counts(db: sqlite3.Connection, gen: int) -> tuple[int, int]:

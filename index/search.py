@@ -131,6 +131,14 @@ class KnowledgeBase:
     def article(self, article_id: str) -> ArticleInfo | None:
         return self._snapshot.article(article_id)
 
+    def sentence_vectors(
+        self, chunk_ids: Iterable[int]
+    ) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """chunk id -> (sentence spans within the chunk's text, their passage vectors),
+        computed at index time with `index.persian.sentence_spans` and `encode_passages`;
+        chunks without stored sentences (an index written before) are left out."""
+        return self._snapshot.sentence_vectors(list(chunk_ids))
+
     def lexical_stats(self) -> LexicalStats:
         return self._snapshot.lexical_stats
 

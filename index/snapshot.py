@@ -9,6 +9,7 @@ rows of this version's generation are visible.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass, field
@@ -154,6 +155,15 @@ class Snapshot:
             score=float(score),
             url=url,
         )
+
+    def sentence_vectors(self, chunk_ids) -> dict[int, tuple[list[tuple[int, int]], np.ndarray]]:
+        """Stored sentence spans and vectors of these chunks (chunks indexed before the
+        sentences were stored have none: the caller computes theirs)."""
+        with self._db_lock:
+            try:
+                return catalog.sentences(self._db, chunk_ids, int(self.manifest["dimensions"]))
+            except sqlite3.OperationalError:  # a catalog without the sentences table
+                return {}
 
     # -- retrieval ---------------------------------------------------------------
     def dense_ranking(

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from index.persian import sentence_spans
 from index.readers import Article
 from index.search import KnowledgeBase
 from index.store import ModelMismatch, current_version, read_manifest, update_index
@@ -137,3 +138,25 @@ def test_older_tokenization_is_refreshed_without_reembedding(seed_index_copy, em
     assert read_manifest(seed_index_copy)["tokenization"] == TOKENIZATION
     kb = KnowledgeBase(seed_index_copy, embedder)
     assert kb.search("علیرضا حقیقیان", top_k=1)[0].article_id.startswith("000")
+
+
+def test_sentences_of_every_chunk_are_stored_with_their_passage_vectors(seed_kb, embedder):
+    """The answerer's sentence split and vectors, computed when the passage was indexed."""
+    passages = seed_kb.search("امیرعبداللهیان در مسکو", top_k=5)
+    stored = seed_kb.sentence_vectors(p.chunk_id for p in passages)
+    assert set(stored) == {p.chunk_id for p in passages}
+    for passage in passages:
+        spans, vectors = stored[passage.chunk_id]
+        assert spans == sentence_spans(passage.text)
+        computed = embedder.encode_passages([passage.text[s:e] for s, e in spans])
+        assert vectors.dtype == np.float32 and vectors.shape == computed.shape
+        assert np.min(np.sum(vectors * computed, axis=1)) > 0.9999
+
+
+def test_new_article_gets_its_sentences(seed_index_copy, embedder):
+    update_index(seed_index_copy, embedder, [NEW])
+    kb = KnowledgeBase(seed_index_copy, embedder)
+    (passage,) = [p for p in kb.search("ژنو", top_k=5) if p.article_id == "n1"]
+    spans, vectors = kb.sentence_vectors([passage.chunk_id])[passage.chunk_id]
+    assert [passage.text[s:e] for s, e in spans] == [NEW.text]
+    assert vectors.shape == (1, embedder.dimensions)
