@@ -273,7 +273,9 @@ def _chunk_and_embed(embedder, pending, progress):
     chunks = [c for _, _, cs in chunked for c in cs]
     texts = [passage_text(a.title, c.text) for a, _, cs in chunked for c in cs]
     spans = [sentence_spans(c.text) for c in chunks]
-    texts += [c.text[start:end] for c, found in zip(chunks, spans) for start, end in found]
+    texts += [
+        c.text[start:end] for c, found in zip(chunks, spans, strict=True) for start, end in found
+    ]
     all_vectors = _embed_sorted(embedder, texts, progress)
     vectors = all_vectors[: len(chunks)]
     sentence_vectors = []
