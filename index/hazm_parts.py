@@ -65,11 +65,12 @@ def _import_parts() -> types.ModuleType:
 try:
     _hazm = _import_parts()
     Normalizer = _hazm.Normalizer
+    Lemmatizer = _hazm.Lemmatizer
     SentenceTokenizer = _hazm.SentenceTokenizer
     Stemmer = _hazm.Stemmer
     stopwords_list = _hazm.stopwords_list
 except Exception as err:  # a hazm or nltk layout this shim does not know: import it all
     log.debug("importing hazm in full (%s)", err)
-    from hazm import Normalizer, SentenceTokenizer, Stemmer, stopwords_list
+    from hazm import Lemmatizer, Normalizer, SentenceTokenizer, Stemmer, stopwords_list
 
-__all__ = ["Normalizer", "SentenceTokenizer", "Stemmer", "stopwords_list"]
+__all__ = ["Lemmatizer", "Normalizer", "SentenceTokenizer", "Stemmer", "stopwords_list"]

@@ -1,12 +1,18 @@
 """Persian matching rules: what users type meets what the seeds print."""
 
+import json
+from pathlib import Path
+
 import pytest
 
+from index.hazm_parts import Normalizer
 from index.persian import (
+    _hazm_normalizer,
     content_stems,
     fold_characters,
     gold_in_text,
     matching_tokens,
+    mi_verb_forms,
     normalize_for_matching,
     sentence_spans,
     squash,
@@ -122,3 +128,33 @@ def test_sentence_spans_point_into_the_original_text():
         "سومین جمله کردند.",
         "وزیر چهارم گفت.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "normalized"),
+    [
+        ("نمیدانم چه میگفت", "نمی\u200cدانم چه می\u200cگفت"),  # verbs get their ZWNJ
+        ("میز و میدان", "میز و میدان"),  # words that only start like a verb do not
+        ("وزیر خارجه میرود", "وزیر خارجه می\u200cرود"),
+    ],
+)
+def test_normalizer_separates_mi_of_verbs_only(text, normalized):
+    assert _hazm_normalizer().normalize(text) == normalized
+
+
+def test_normalizer_matches_stock_hazm_on_seeds_and_questions(tmp_path):
+    """The normalizer built from cached verb forms gives hazm's own output, cache or not."""
+    stock = Normalizer(persian_numbers=False)
+    fresh = Normalizer(persian_numbers=False, seperate_mi=False)
+    fresh.verbs, fresh._seperate_mi = mi_verb_forms(tmp_path), True  # computed, then cached
+    cached = Normalizer(persian_numbers=False, seperate_mi=False)
+    cached.verbs, cached._seperate_mi = mi_verb_forms(tmp_path), True
+    assert cached.verbs == fresh.verbs and list(tmp_path.iterdir())
+    root = Path(__file__).resolve().parents[2]
+    texts = [p.read_text(encoding="utf-8") for p in sorted((root / "seeds").glob("*.txt"))]
+    for data in sorted((root / "tests" / "data").glob("*.jsonl")):
+        texts += [json.loads(line)["question"] for line in data.read_text().splitlines() if line]
+    lines = [fold_characters(line) for text in texts for line in text.splitlines() if line]
+    assert len(lines) > 50
+    for line in lines:
+        assert _hazm_normalizer().normalize(line) == stock.normalize(line) == cached.normalize(line)
