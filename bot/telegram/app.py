@@ -26,6 +26,7 @@ from telegram.request import HTTPXRequest
 
 from bot import telegram_texts as texts
 from bot.conversation import ConversationStore
+from bot.telegram.answering_pool import AnsweringPool
 from bot.telegram.handlers.buttons import ButtonHandlers
 from bot.telegram.handlers.commands import CommandHandlers
 from bot.telegram.handlers.questions import QuestionHandlers
@@ -61,7 +62,8 @@ class PasokhBot(QuestionHandlers, CommandHandlers, ButtonHandlers, UploadHandler
         self.stats = BotStats()
         self.typing_interval = TYPING_INTERVAL
         self.username = ""
-        self._answer_lock = asyncio.Lock()  # one answer at a time: the model uses every core
+        self._answer_lock = asyncio.Lock()  # uploads' index writes, one at a time
+        self.answering = AnsweringPool(answerer)  # questions: a few at once, in order per chat
         self._upload_lock = asyncio.Lock()
         self._reload_lock = threading.Lock()
 

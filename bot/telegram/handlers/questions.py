@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -70,8 +69,7 @@ class QuestionHandlers(Sending):
         started = time.perf_counter()
         conversation = self.conversations.get(update.effective_chat.id)
         async with self.typing(bot, message):
-            async with self._answer_lock:
-                answer = await asyncio.to_thread(self.answerer.answer, question, conversation)
+            answer = await self.answering.answer(update.effective_chat.id, question, conversation)
         await self.send(
             bot,
             message,
