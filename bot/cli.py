@@ -262,6 +262,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--articles", help="articles.jsonl (default: beside the questions)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--limit", type=int, default=0, help="first N questions only")
+    evaluate.add_argument(
+        "--split",
+        choices=("all", "train", "held-out"),
+        default="all",
+        help="the answer model's split, by article (held-out: never seen in training)",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     telegram = sub.add_parser("telegram", parents=[common], help="run the Telegram bot")

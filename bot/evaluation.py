@@ -17,7 +17,10 @@ import argparse
 import hashlib
 import json
 import time
+import zlib
 from pathlib import Path
+
+import numpy as np
 
 from bot.answering import Answerer
 from index.metrics import (
@@ -30,11 +33,37 @@ from index.metrics import (
 from index.persian import gold_in_text
 
 
+SPLITS = ("all", "train", "held-out")
+
+
+def split_of(question: dict) -> str:
+    """"train" or "held-out", by the question's article (its id when it has none).
+
+    The answer model (bench/train_answer_model.py) learns only from "train"; figures on
+    "held-out" are the ones to quote. Articles, not questions, are split, so that no
+    held-out question is asked of a paragraph the model saw in training.
+    """
+    key = question.get("gold_article") or question.get("written_on") or question.get("article_id")
+    key = key or question.get("id") or question["question"]
+    return "train" if zlib.crc32(str(key).encode("utf-8")) % 2 == 0 else "held-out"
+
+
+def select_split(questions: list[dict], split: str) -> list[dict]:
+    """The questions of one split ("all" keeps every question)."""
+    return questions if split == "all" else [q for q in questions if split_of(q) == split]
+
+
+def is_answerable(question: dict) -> bool:
+    """PQuAD's unanswerable questions carry `written_on` (the paragraph) instead of answers."""
+    return question.get("answerable", "written_on" not in question)
+
+
 def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
     """All figures for one question set, in either format."""
     passage_ranks: list[int | None] = []
     answer_hits = answerable = declined_ooc = ooc = wrongly_declined = 0
     latencies: list[float] = []
+    lengths: list[int] = []
     failures: list[dict] = []
     for q in questions:
         t0 = time.perf_counter()
@@ -42,8 +71,7 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
         latencies.append((time.perf_counter() - t0) * 1000)
         if progress:
             progress()
-        is_answerable = q.get("answerable", True)
-        if not is_answerable:
+        if not is_answerable(q):
             ooc += 1
             declined_ooc += answer.abstained
             if not answer.abstained:
@@ -51,6 +79,8 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
             continue
         answerable += 1
         wrongly_declined += answer.abstained
+        if not answer.abstained:
+            lengths.append(len(answer.text))
         if "gold_article" in q:
             ranked = unique_in_order(p.article_id for p in answer.passages)
             rank = first_hit_rank([a == q["gold_article"] for a in ranked])
@@ -76,6 +106,7 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
         "wrongly_declined": wrongly_declined,
         "out_of_corpus": ooc,
         "declined_out_of_corpus": declined_ooc,
+        "answer_chars_p90": float(np.percentile(lengths, 90)) if lengths else 0.0,
         "latency": latency_summary(latencies),
         "failures": failures,
     }
@@ -87,9 +118,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
     path = Path(args.file)
     questions = read_jsonl(path)
+    questions = select_split(questions, getattr(args, "split", "all"))
     if args.limit:
         questions = questions[: args.limit]
-    if questions and "gold_article" in questions[0]:
+    if questions and ("gold_article" in questions[0] or "written_on" in questions[0]):
         articles_path = Path(args.articles) if args.articles else path.parent / "articles.jsonl"
         if not args.index_dir:
             digest = hashlib.sha256(articles_path.read_bytes()).hexdigest()[:12]
@@ -110,7 +142,8 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(report, ensure_ascii=False))
         return 0
     p = report["passages"]
-    print(f"questions: {len(questions)} ({report['answerable']} answerable)")
+    split = getattr(args, "split", "all")
+    print(f"questions: {len(questions)} ({report['answerable']} answerable), split: {split}")
     print(
         f"passages: hit@1 {p['hit@1']:.1f}  hit@3 {p['hit@3']:.1f}  hit@5 {p['hit@5']:.1f}"
         f"  MRR {p['mrr']:.3f}"
@@ -120,6 +153,7 @@ def run_eval(args: argparse.Namespace) -> int:
         f"declined out-of-corpus: {report['declined_out_of_corpus']}/{report['out_of_corpus']}"
         f"  wrongly declined answerable: {report['wrongly_declined']}/{report['answerable']}"
     )
+    print(f"answer length p90: {report['answer_chars_p90']:.0f} chars")
     lat = report["latency"]
     print(f"latency: p50 {lat['p50_ms']:.0f} ms  p95 {lat['p95_ms']:.0f} ms")
     return 0
