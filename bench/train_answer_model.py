@@ -125,7 +125,7 @@ def log_odds(spec: dict, x: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED)
+    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared eval folder (default ../shared/eval)")
     parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
     parser.add_argument("--pquad-unanswerable", type=int, default=600)
     parser.add_argument("--max-wrongly-declined", type=float, default=0.015)

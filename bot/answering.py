@@ -226,7 +226,7 @@ class Answerer:
             chosen.append(other)
         chosen = [self._with_neighbour(q, c, candidates, limit // len(chosen)) for c in chosen]
         answer.abstained = False
-        answer.parts = [self._part(c, q.weights, limit // len(chosen)) for c in chosen]
+        answer.parts = [self._part(c, q, limit // len(chosen)) for c in chosen]
         answer.text = _answer_text(answer.parts)
         return answer
 
@@ -287,11 +287,11 @@ class Answerer:
             return joined
         return best
 
-    def _part(self, candidate: Candidate, weights: dict[str, float], limit: int) -> AnswerPart:
+    def _part(self, candidate: Candidate, q: Question, limit: int) -> AnswerPart:
         passage = candidate.passage
         article = self.kb.article(passage.article_id)
         return AnswerPart(
-            text=_shorten(candidate.text, weights, limit),
+            text=_shorten(candidate.text, q, limit),
             article_id=passage.article_id,
             title=passage.title,
             source=passage.source,
@@ -332,11 +332,13 @@ def _answer_text(parts: list[AnswerPart]) -> str:
     return "\n".join(lines)
 
 
-def _shorten(sentence: str, weights: dict[str, float], limit: int) -> str:
-    """A long sentence is cut to its clauses that carry the question's words."""
+def _shorten(sentence: str, q: Question, limit: int) -> str:
+    """A long sentence is cut to its clauses that carry the question's words and, above
+    all, the asked kind of fact. The room for "… " and " …" is kept inside the limit."""
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
+    limit -= 4
     clauses = [c for c in re.split(r"(?<=[،؛:])\s+", sentence) if c]
     best, best_score = (0, 1), -1.0
     for i in range(len(clauses)):
@@ -345,7 +347,10 @@ def _shorten(sentence: str, weights: dict[str, float], limit: int) -> str:
             length += len(clauses[j]) + 1
             if length > limit and j > i:
                 break
-            score = coverage_of(weights, text_tokens(" ".join(clauses[i : j + 1])))
+            text = " ".join(clauses[i : j + 1])
+            score = coverage_of(q.weights, text_tokens(text)) + carries_asked_fact(
+                q.kind, text, q.text
+            )
             if score > best_score:
                 best, best_score = (i, j + 1), score
     text = " ".join(clauses[best[0] : best[1]])
