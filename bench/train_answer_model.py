@@ -87,7 +87,9 @@ def collect(answerer: Answerer, questions: list[dict], weight: float) -> list[di
         question = answerer.read_question(q["question"], passages)
         if not question.weights:
             continue
-        candidates = sentence_candidates(answerer.kb, passages[:CANDIDATE_PASSAGES], answerer.vectors)
+        candidates = sentence_candidates(
+            answerer.kb, passages[:CANDIDATE_PASSAGES], answerer.vectors
+        )
         if not candidates:
             continue
         x = sentence_features(question, candidates, answerer.article_tokens)
@@ -125,7 +127,12 @@ def log_odds(spec: dict, x: np.ndarray) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--shared", type=Path, default=SHARED, help="the shared eval folder (default ../shared/eval)")
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=SHARED,
+        help="the shared eval folder (default ../shared/eval)",
+    )
     parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
     parser.add_argument("--pquad-unanswerable", type=int, default=600)
     parser.add_argument("--max-wrongly-declined", type=float, default=0.015)
@@ -164,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
     ranker = fit_linear(x, y, w, c=1.0)
     ranker["features"] = list(SENTENCE_FEATURES)
     top1 = np.mean([r["y"][np.argmax(log_odds(ranker, r["x"]))] for r in usable])
-    print(f"ranker: {len(usable)} questions, {len(y)} sentences; train top-1 holds gold {100 * top1:.1f}%")
+    print(
+        f"ranker: {len(usable)} questions, {len(y)} sentences; train top-1 holds gold {100 * top1:.1f}%"
+    )
 
     # 2. the decline model, on the ranker's choice for every question
     dx, dy, dw = [], [], []

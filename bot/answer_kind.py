@@ -63,7 +63,9 @@ def question_kind(question: str) -> str:
 
 
 # -- what a sentence holds ----------------------------------------------------------------
-_MONTHS = "|".join(sorted({*JALALI_MONTHS, *GREGORIAN_MONTHS, *MONTH_VARIANTS}, key=len, reverse=True))
+_MONTHS = "|".join(
+    sorted({*JALALI_MONTHS, *GREGORIAN_MONTHS, *MONTH_VARIANTS}, key=len, reverse=True)
+)
 _NUMBER_WORDS = (
     r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|سیزده|چهارده|پانزده|شانزده|هفده|"
     r"هجده|نوزده|بیست|سی|چهل|پنجاه|شصت|هفتاد|هشتاد|نود|صد|دویست|سیصد|پانصد|هزار|میلیون|"
@@ -71,7 +73,9 @@ _NUMBER_WORDS = (
 )
 _NUMBER = rf"\d+(?:[.,/]\d+)*|{_NUMBER_WORDS}"
 _WEEKDAYS = r"شنبه|یکشنبه|دوشنبه|سهشنبه|چهارشنبه|پنجشنبه|جمعه|ادینه"
-_DAY_PARTS = r"بامداد|صبح|صبحگاه|ظهر|بعدازظهر|عصر|شب|شامگاه|غروب|نیمهشب|امروز|دیروز|فردا|امشب|دیشب|پریروز"
+_DAY_PARTS = (
+    r"بامداد|صبح|صبحگاه|ظهر|بعدازظهر|عصر|شب|شامگاه|غروب|نیمهشب|امروز|دیروز|فردا|امشب|دیشب|پریروز"
+)
 _POSTS = (
     r"وزیر|وزرای|ریس|روسای|ریاست|سخنگو|سخنگوی|معاون|معاونان|سفیر|سفرای|نماینده|نمایندگان|دبیر|"
     r"دبیرکل|مدیر|مدیرکل|مدیرعامل|فرمانده|رهبر|نخستوزیر|ریسجمهور|ریسجمهوری|پادشاه|شاه|امیر|"
@@ -108,8 +112,12 @@ _FACTS = {
         rf"(?<!\w)(?:{_WEEKDAYS})(?: (?:{_DAY_PARTS}))?(?!\w)|(?<!\w)(?:{_DAY_PARTS})(?!\w)|ساعت \d+(?::\d+)?|"
         rf"(?:هفته|ماه|سال|روز)(?:های)? (?:گذشته|اینده|اخیر|قبل|پیش|بعد)|(?:قرن|دهه) \w+"
     ),
-    HOW_MANY: re.compile(rf"(?<!\w)(?:{_NUMBER})(?:\s(?:درصد|برابر|هزار|میلیون|میلیارد|تن|نفر|دلار|ریال|تومان|یورو))*(?!\w)"),
-    HOW_LONG: re.compile(rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"),
+    HOW_MANY: re.compile(
+        rf"(?<!\w)(?:{_NUMBER})(?:\s(?:درصد|برابر|هزار|میلیون|میلیارد|تن|نفر|دلار|ریال|تومان|یورو))*(?!\w)"
+    ),
+    HOW_LONG: re.compile(
+        rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
+    ),
     WHO: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)"),
     POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,2}}"),
     WHERE: re.compile(rf"(?<!\w)(?:{_PLACES})(?!\w)"),
@@ -125,7 +133,10 @@ _FILLERS = frozenset("ماه سال روز در و به از که را".split())
 def sentence_facts(sentence: str) -> dict[str, frozenset[str]]:
     """For each kind, the fact mentions of that kind found in the sentence."""
     text = normalize_for_matching(sentence)
-    return {kind: frozenset(m.group().strip() for m in pattern.finditer(text)) for kind, pattern in _FACTS.items()}
+    return {
+        kind: frozenset(m.group().strip() for m in pattern.finditer(text))
+        for kind, pattern in _FACTS.items()
+    }
 
 
 def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:

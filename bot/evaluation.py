@@ -32,12 +32,11 @@ from index.metrics import (
 )  # fmt: skip
 from index.persian import gold_in_text
 
-
 SPLITS = ("all", "train", "held-out")
 
 
 def split_of(question: dict) -> str:
-    """"train" or "held-out", by the question's article (its id when it has none).
+    """ "train" or "held-out", by the question's article (its id when it has none).
 
     The answer model (bench/train_answer_model.py) learns only from "train"; figures on
     "held-out" are the ones to quote. Articles, not questions, are split, so that no

@@ -7,6 +7,7 @@ bot/models/answer_model.json: no pickle, loaded once per process, scored with nu
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -55,7 +56,8 @@ def coverage_of(weights: dict[str, float], tokens: set[str] | frozenset[str]) ->
     found = sum(
         w
         for t, w in weights.items()
-        if t in tokens or (len(t) >= 2 and any(x != t and (x.startswith(t) or x.endswith(t)) for x in tokens))
+        if t in tokens
+        or (len(t) >= 2 and any(x != t and (x.startswith(t) or x.endswith(t)) for x in tokens))
     )
     return found / total
 
@@ -72,7 +74,7 @@ def passage_tokens(passage) -> frozenset[str]:
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
     words = content_words(text)
-    return set(zip(words, words[1:], strict=False))
+    return set(itertools.pairwise(words))
 
 
 def sentence_features(
@@ -88,7 +90,10 @@ def sentence_features(
     q_tokens = text_tokens(question.text)
     q_bigrams = _bigrams(question.text)
     asked = question.kind != OTHER
-    facts = [carries_asked_fact(question.kind, c.text, question.text) if asked else False for c in candidates]
+    facts = [
+        carries_asked_fact(question.kind, c.text, question.text) if asked else False
+        for c in candidates
+    ]
     coverages = []
     passage_covs: dict[tuple[str, int], float] = {}
     article_covs: dict[str, float] = {}
@@ -208,7 +213,9 @@ def untrained_model() -> AnswerModel:
 def load_model(path: Path = MODEL_PATH) -> AnswerModel:
     """The committed model, read once per process."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{path}: no answer model; train it: python bench/train_answer_model.py")
+        raise FileNotFoundError(
+            f"{path}: no answer model; train it: python bench/train_answer_model.py"
+        )
     spec = json.loads(Path(path).read_text(encoding="utf-8"))
     return AnswerModel(
         LinearModel(spec["ranker"], SENTENCE_FEATURES),
