@@ -36,7 +36,7 @@ SPLITS = ("all", "train", "held-out")
 
 
 def split_of(question: dict) -> str:
-    """ "train" or "held-out", by the question's article (its id when it has none).
+    """The question's split, "train" or "held-out", by its article (or its own id).
 
     The answer model (bench/train_answer_model.py) learns only from "train"; figures on
     "held-out" are the ones to quote. Articles, not questions, are split, so that no
