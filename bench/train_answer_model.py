@@ -135,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
     parser.add_argument("--pquad-unanswerable", type=int, default=600)
+    parser.add_argument(
+        "--pquad-articles", type=int, default=0, help="index only the first N pquad articles"
+    )
+    parser.add_argument("--sets", default="pquad,news_dev", help="data sets to learn from")
     parser.add_argument("--max-wrongly-declined", type=float, default=0.015)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
@@ -153,11 +157,28 @@ def main(argv: list[str] | None = None) -> int:
         ("news_dev", news_dir, [("questions.jsonl", 0)], NEWS_WEIGHT),
     ]  # fmt: skip
     for name, folder, files, weight in sets:
+        if name not in args.sets:
+            continue
         articles = folder / "articles.jsonl"
+        keep = None
+        if name == "pquad" and args.pquad_articles:  # a smaller corpus, for a quick model
+            rows_all = read_jsonl(articles)[: args.pquad_articles]
+            keep = {a["id"] for a in rows_all}
+            small = ROOT / "var" / "train" / f"pquad-{args.pquad_articles}" / "articles.jsonl"
+            small.parent.mkdir(parents=True, exist_ok=True)
+            small.write_text(
+                "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in rows_all),
+                encoding="utf-8",
+            )
+            articles = small
         kb = open_kb(name, articles, index_dir_for(articles))
         answerer = Answerer(kb, model=untrained_model())
         for file, limit in files:
             questions = select_split(read_jsonl(folder / file), "train")
+            if keep is not None:
+                questions = [
+                    q for q in questions if (q.get("gold_article") or q.get("written_on")) in keep
+                ]
             if limit:  # a fixed, spread-out sample: every k-th question
                 questions = questions[:: max(1, len(questions) // limit)][:limit]
             log.info("%s/%s: %d training questions", name, file, len(questions))
