@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -111,6 +112,16 @@ def evaluate(answerer: Answerer, questions: list[dict], progress=None) -> dict:
     }
 
 
+def _on_articles(questions: list[dict], article_ids: set[str]) -> list[dict]:
+    """Only the questions about the given articles (a smaller corpus, for a quick check)."""
+    kept = [q for q in questions if (q.get("gold_article") or q.get("written_on")) in article_ids]
+    if len(kept) < len(questions):
+        print(
+            f"{len(questions) - len(kept)} questions about other articles left out", file=sys.stderr
+        )
+    return kept
+
+
 def run_eval(args: argparse.Namespace) -> int:
     from bot.cli import index_settings, load_embedder, open_answerer, read_articles, write_articles
     from index.search import KnowledgeBase
@@ -128,6 +139,7 @@ def run_eval(args: argparse.Namespace) -> int:
         settings = index_settings(args)
         embedder = load_embedder(settings)
         result = read_articles(args, [articles_path], settings)
+        questions = _on_articles(questions, {a.id for a in result.articles})
         write_articles(args, settings, embedder, result.articles)  # unchanged articles cost nothing
         answerer = Answerer.from_env(KnowledgeBase(settings.index_dir, embedder))
     else:
