@@ -129,8 +129,6 @@ def run_eval(args: argparse.Namespace) -> int:
     path = Path(args.file)
     questions = read_jsonl(path)
     questions = select_split(questions, getattr(args, "split", "all"))
-    if args.limit:
-        questions = questions[: args.limit]
     if questions and ("gold_article" in questions[0] or "written_on" in questions[0]):
         articles_path = Path(args.articles) if args.articles else path.parent / "articles.jsonl"
         if not args.index_dir:
@@ -145,6 +143,8 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         answerer = open_answerer(args)
 
+    if args.limit:
+        questions = questions[: args.limit]
     from tqdm import tqdm
 
     with tqdm(total=len(questions), disable=args.quiet, leave=False, unit="q") as bar:
