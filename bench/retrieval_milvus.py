@@ -29,6 +29,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
+from bot.app import load_settings
 from index.dates import expand_dates
 from index.embedding import Embedder
 from index.metrics import (
@@ -42,7 +43,6 @@ from index.milvus_store import CANDIDATES, LEXICAL_WEIGHT, MilvusKnowledgeBase
 from index.persian import matching_tokens
 from index.readers import article_from_record
 from index.search import KnowledgeBase
-from index.settings import IndexSettings
 from index.store import current_version, update_index
 
 
@@ -85,7 +85,7 @@ def main() -> None:
     faiss_dir, milvus_dir = work / "faiss", work / "milvus"
     if args.rebuild:
         shutil.rmtree(work, ignore_errors=True)
-    settings = IndexSettings.from_env(faiss_dir)
+    settings = load_settings(faiss_dir)
     embedder = SharedPassageVectors(Embedder(settings.model, settings.cache_dir))
     articles = [
         article_from_record(r, r["id"], "articles.jsonl")
