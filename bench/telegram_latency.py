@@ -62,8 +62,8 @@ class TimedAnswerer:
             self.compute_ms.append((time.perf_counter() - started) * 1000)
 
     def clear_caches(self) -> None:
-        self.inner._sentence_vectors.clear()
-        self.inner._article_token_sets.clear()
+        self.inner.vectors._cache.clear()
+        self.inner._article_tokens.clear()
         self.kb.embedder._encode_query_cached.cache_clear()
         self.compute_ms.clear()
 

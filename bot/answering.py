@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -129,6 +130,7 @@ class Answerer:
         self.model = model or load_model()
         self.vectors = SentenceVectors()
         self._article_tokens: LRUCache = LRUCache(maxsize=2_000)
+        self._article_tokens_lock = threading.Lock()  # LRUCache is not thread-safe
 
     @classmethod
     def from_env(cls, kb: KnowledgeBase, settings: Settings | None = None) -> Answerer:
@@ -320,11 +322,14 @@ class Answerer:
     def article_tokens(self, article_id: str) -> frozenset[str]:
         """An article's lexical tokens, title included; computed once per index version."""
         key = (self.kb.version, article_id)
-        tokens = self._article_tokens.get(key)
+        with self._article_tokens_lock:
+            tokens = self._article_tokens.get(key)
         if tokens is None:
             article = self.kb.article(article_id)
             text = f"{article.title} {article.text}" if article else ""
-            tokens = self._article_tokens[key] = frozenset(matching_tokens(text))
+            tokens = frozenset(matching_tokens(text))
+            with self._article_tokens_lock:
+                self._article_tokens[key] = tokens
         return tokens
 
 

@@ -1,12 +1,15 @@
 """Candidate sentences: every sentence of the top passages, with its vector.
 
 Sentence vectors come through one place, :meth:`SentenceVectors.of`, keyed by the
-index version and the passage, so that an index that stores them at build time
-can serve them here without any change to the ranker.
+index version and the passage. The index stores every chunk's sentence vectors at
+build time (``KnowledgeBase.sentence_vectors``, same split, same passage prompt), so
+a question runs the model on its own text only; chunks of an index written before
+that get theirs embedded here, as before.
 """
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,19 +54,43 @@ def passage_sentences(passage: Passage) -> list[tuple[int, int]]:
 
 
 class SentenceVectors:
-    """Sentence vectors of passages, embedded once per index version and passage."""
+    """Sentence vectors of passages: stored at index time, else embedded once per index
+    version and passage. Thread-safe (Telegram answers several chats at once)."""
 
     def __init__(self, max_passages: int = 5_000) -> None:
         self._cache: LRUCache = LRUCache(maxsize=max_passages)
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(kb: KnowledgeBase, passage: Passage) -> tuple:
+        return (kb.version, passage.article_id, passage.start, passage.end)
+
+    def fetch(self, kb: KnowledgeBase, passages: list[Passage]) -> None:
+        """Read the stored vectors of the passages not cached yet, in one catalog query."""
+        lookup = getattr(kb, "sentence_vectors", None)  # None: a store without them
+        with self._lock:
+            wanted = [p for p in passages if self._key(kb, p) not in self._cache]
+        if lookup is None or not wanted:
+            return
+        stored = lookup({p.chunk_id for p in wanted})
+        for passage in wanted:
+            spans = passage_sentences(passage) or [(0, len(passage.text))]
+            rows = dict(zip(*stored.get(passage.chunk_id, ((), ())), strict=True))
+            if all(span in rows for span in spans):
+                vectors = np.stack([rows[span] for span in spans])
+                with self._lock:
+                    self._cache[self._key(kb, passage)] = vectors
 
     def of(self, kb: KnowledgeBase, passage: Passage) -> np.ndarray:
         """One row per span of :func:`passage_sentences` (the passage itself if it has none)."""
-        key = (kb.version, passage.article_id, passage.start, passage.end)
-        vectors = self._cache.get(key)
+        key = self._key(kb, passage)
+        with self._lock:
+            vectors = self._cache.get(key)
         if vectors is None:
             spans = passage_sentences(passage) or [(0, len(passage.text))]
             vectors = kb.embedder.encode_sentences([passage.text[s:e] for s, e in spans])
-            self._cache[key] = vectors
+            with self._lock:
+                self._cache[key] = vectors
         return vectors
 
 
@@ -71,6 +98,7 @@ def sentence_candidates(
     kb: KnowledgeBase, passages: list[Passage], vectors: SentenceVectors
 ) -> list[Candidate]:
     """Every sentence of the passages once (overlapping passages share sentences)."""
+    vectors.fetch(kb, passages)
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for rank, passage in enumerate(passages, start=1):
