@@ -287,15 +287,20 @@ def _chunk_and_embed(embedder, pending, progress):
 
 
 def _embed_sorted(embedder, texts: list[str], progress) -> np.ndarray:
-    """Vectors of `texts` in their order, embedded in length order (less padding)."""
-    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
-    out = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)
+    """Vectors of `texts` in their order: each distinct text once (the sentence two
+    overlapping chunks share), embedded in length order (batches pad little)."""
+    distinct = list(dict.fromkeys(texts))
+    order = sorted(range(len(distinct)), key=lambda i: -len(distinct[i]))
+    vectors = np.zeros((len(distinct), embedder.dimensions), dtype=np.float32)
     for start in range(0, len(order), EMBED_BATCH):
         part = order[start : start + EMBED_BATCH]
-        out[part] = np.asarray(embedder.encode_passages([texts[i] for i in part]), np.float32)
+        vectors[part] = np.asarray(
+            embedder.encode_passages([distinct[i] for i in part]), np.float32
+        )
         if progress:
-            progress(min(start + EMBED_BATCH, len(texts)), len(texts))
-    return out
+            progress(min(start + EMBED_BATCH, len(order)), len(order))
+    row = {text: i for i, text in enumerate(distinct)}
+    return vectors[[row[t] for t in texts]] if texts else vectors
 
 
 def _next_segments(index_dir, live, fresh, dead, new_ids, vectors, documents):
