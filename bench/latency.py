@@ -39,13 +39,12 @@ PQUAD_CANDIDATES = [
 STAGES = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from bot.cli import build_parser, index_settings, load_embedder
+from bot import app
 from bot.answering import Answerer
 from index.search import KnowledgeBase
 t1 = time.perf_counter()
-args = build_parser().parse_args(["ask", "--index-dir", sys.argv[1], "x"])
-settings = index_settings(args)
-embedder = load_embedder(settings)
+settings = app.load_settings(sys.argv[1])
+embedder = app.load_embedder(settings)
 t2 = time.perf_counter()
 kb = KnowledgeBase(settings.index_dir, embedder)
 answerer = Answerer.from_env(kb)
