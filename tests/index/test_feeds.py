@@ -46,7 +46,9 @@ class CountingEmbedder:
         return self._embedder.count_tokens(text)
 
     def titles(self) -> set[str]:
-        return {text.split("\n", 1)[0] for text in self.embedded}
+        """Titles of the embedded passages ("title\ntext"); their sentences, embedded
+        for the answerer, have no line break and no title."""
+        return {text.split("\n", 1)[0] for text in self.embedded if "\n" in text}
 
 
 @pytest.fixture()
