@@ -624,6 +624,7 @@ def test_settings_from_env(tmp_path):
     assert settings.token == TOKEN and TOKEN not in repr(settings)
     assert settings.api_base_url == "http://127.0.0.1:8081"
     assert settings.admin_ids == {1, 22, 333} and settings.rate_limit_per_minute == 10
+    assert settings.webhook_listen == "127.0.0.1"  # a TLS proxy on the host forwards to it
     env_wins = TelegramSettings.from_env(
         {"TELEGRAM_BOT_TOKEN": "1:env", "TELEGRAM_BOT_TOKEN_FILE": str(secret)}
     )
@@ -637,6 +638,37 @@ def test_settings_from_env(tmp_path):
     assert TOKEN not in str(err.value)
     install_log_redaction(TOKEN)  # what run_telegram does with the token it reads
     assert redact(f"url /bot{TOKEN}/getMe") == "url /bot<token>/getMe"
+
+
+@pytest.mark.parametrize(
+    ("message", "secret"),
+    [
+        ("setWebhook با رمز %s", "generated-webhook-secret_0123456789abcdef"),
+        ("کلید مدل زبانی: %s", "sk-llm-key-that-must-not-show"),
+        (
+            "توکن دیگری در پیام خطا: %s",
+            "5555555:AAAbbbCCCdddEEEfffGGGhhhIIIjjjKKK00",
+        ),  # token-shaped
+    ],
+)
+def test_log_records_use_the_shared_redaction(caplog, message, secret):
+    """Log records go through bot.redaction: secrets registered at run time (the generated
+    webhook secret) and anything shaped like a Bot API token, in messages and tracebacks."""
+    from bot.redaction import register_secret
+
+    install_log_redaction(TOKEN)
+    if ":" not in secret:
+        register_secret(secret)
+    logger = logging.getLogger("pasokh.test.redaction")
+    with caplog.at_level(logging.INFO, logger="pasokh.test.redaction"):
+        logger.warning(message, secret)
+        try:
+            raise RuntimeError(f"request to /bot{TOKEN}/setWebhook?secret_token={secret}")
+        except RuntimeError:
+            logger.exception("failed")
+    text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
+    assert secret not in text and TOKEN not in text
+    assert text.count("<token>") >= 3
 
 
 # -- the real command, as a process ----------------------------------------------------
@@ -756,3 +788,69 @@ def test_webhook_mode_answers_a_posted_update(api, seed_index_copy):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _post_update(url: str, update: dict, secret: str | None) -> int:
+    """POST `update` to the webhook as Telegram would (or as a forger would); the status."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.timeout(180)
+def test_webhook_without_a_configured_secret_refuses_forged_updates(api, seed_index_copy):
+    """No TELEGRAM_WEBHOOK_SECRET, no TELEGRAM_WEBHOOK_LISTEN: a secret is made up, given to
+    Telegram, and a forged admin /stats without it (or with a wrong one) is refused."""
+    import socket
+    import urllib.error
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hook"
+    env = {"TELEGRAM_WEBHOOK_SECRET": "", "TELEGRAM_WEBHOOK_LISTEN": ""}
+    process = _pasokh(api, seed_index_copy, "--webhook-url", url, "--port", str(port), env=env)
+    stderr: list[str] = []
+    reader = _drain(process, stderr)
+    try:
+        (hook,) = api.wait_for_call("setWebhook", timeout=120)
+        secret = hook.params.get("secret_token") or ""
+        assert len(secret) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", secret)
+        forged = api.message(ADMIN, ADMIN, text="/stats")
+        forged["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+        update = {"update_id": 7, "message": forged}
+        deadline = time.monotonic() + 30
+        while True:  # setWebhook may come a moment before the server listens
+            try:
+                unsigned = _post_update(url, update, None)
+                break
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert unsigned == 403
+        assert _post_update(url, update, "not-the-secret") == 403
+        assert _post_update(url, {**update, "update_id": 8}, secret[:-1]) == 403
+        time.sleep(1.0)  # not a timing assertion: room for a wrongly accepted update to act
+        assert api.calls("sendMessage") == []
+
+        assert _post_update(url, {**update, "update_id": 9}, secret) == 200
+        (stats,) = replies_to(api, forged)
+        assert "مقاله‌ها: ۲" in stats.text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    assert secret not in "".join(stderr)
