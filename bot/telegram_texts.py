@@ -52,6 +52,10 @@ UPLOAD_ADMINS_ONLY = (
 STALE_BUTTON = "این دکمه قدیمی شده است؛ لطفاً پرسش را دوباره بفرستید."
 NO_MORE_SOURCES = "منبع دیگری برای این پاسخ پیدا نشد."
 UPLOAD_FAILED = "افزودن فایل «{name}» به نمایه ناموفق بود: {reason}"
+UPLOAD_BUSY = (
+    "نمایه‌سازی دیگری (مثلاً pasokh index) در جریان است؛ فایل «{name}» افزوده نشد. "
+    "لطفاً کمی بعد دوباره بفرستید."
+)
 RELOADED = "نمایه به نسخه‌ی {version} به‌روز شد ({articles} مقاله، {chunks} بخش)."
 NOT_RELOADED = "نمایه تغییری نکرده است (نسخه‌ی {version})."
 
@@ -208,6 +212,22 @@ def upload_report(display_name: str, result, report) -> str:
         if len(result.problems) > 30:
             lines.append(f"• و {fa(len(result.problems) - 30)} مورد دیگر")
     return "\n".join(lines)
+
+
+def upload_status(name: str, stage: str, done: int = 0, total: int = 0) -> str:
+    """The plain-text status line of an upload being indexed (edited as it goes)."""
+    lines = {
+        "received": f"فایل «{name}» دریافت شد؛ در نوبت افزودن به نمایه…",
+        "reading": f"خواندن فایل «{name}»…",
+        "indexing": f"افزودن «{name}» به نمایه…",
+        "done": f"افزودن «{name}» به پایان رسید.",
+        "failed": f"افزودن «{name}» ناموفق بود.",
+        "busy": f"افزودن «{name}» انجام نشد: نمایه‌سازی دیگری در جریان است.",
+    }
+    line = lines.get(stage, lines["received"])
+    if stage == "indexing" and total:
+        line += f" {fa(done)} از {fa(total)} بخش ({fa(done * 100 // total)}٪)"
+    return line
 
 
 def duration(seconds: float) -> str:

@@ -25,7 +25,7 @@ from bot.rendering import render_answer_html, split_message
 from bot.telegram.app import PasokhBot, build_application
 from bot.telegram.settings import TelegramSettings, install_log_redaction, redact
 from bot.telegram.stores import UserRateLimit
-from index.readers import Article
+from index.readers import Article, content_id
 from index.search import KnowledgeBase
 from index.store import current_version, update_index
 from tests.support import telegram_stub_server as stub
@@ -320,6 +320,75 @@ def test_429_and_500_survived_with_the_answer_delivered(api, kb):
     assert pasokh.stats.served == 2
 
 
+# -- a slow language model holds up nobody else ------------------------------------
+_FENCE_RE = re.compile(r"<<<گزیده \d+ (\w+)>>>\n\(.*?\) (.*?)\n<<<پایان \1>>>", re.S)
+
+
+class _HeldLlm:
+    """An OpenAI-compatible server on loopback that echoes the first excerpt (a grounded
+    reply) at once, except for questions holding `slow_word`: those wait for `release`."""
+
+    def __init__(self, slow_word: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.slow_word, self.release = slow_word, threading.Event()
+        self.held = threading.Event()  # a slow request has arrived and is being held
+        llm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][-1]["content"]
+                if llm.slow_word in prompt.rsplit("پرسش:", 1)[-1]:
+                    llm.held.set()
+                    assert llm.release.wait(60), "never released"
+                content = _FENCE_RE.search(prompt).group(2) + " [1]"
+                data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.timeout(120)
+def test_a_slow_language_model_reply_does_not_stall_other_users(api, kb):
+    from bot.llm import LlmPhraser
+
+    llm = _HeldLlm("امیرعبداللهیان")
+    answerer = Answerer(kb, LlmPhraser(llm.url, "fake-model", timeout=60))
+
+    def scenario(pasokh):
+        slow = api.push_text(USER, text=Q_LEFT)
+        assert llm.held.wait(30)  # USER's reply is with the model, which holds it
+        other = api.push_text(OTHER, text="علیرضا حقیقیان چه سمتی دارد؟")
+        (reply,) = replies_to(api, other)  # answered (and phrased) meanwhile
+        assert "حقیقیان" in reply.text and "[1]" in reply.text
+        assert not [c for c in api.calls("sendMessage") if c.chat_id == USER]
+        llm.release.set()
+        (late,) = replies_to(api, slow)
+        assert "بامداد سه شنبه" in late.text and "[1]" in late.text
+
+    try:
+        pasokh = run_bot(api, answerer, scenario)
+    finally:
+        llm.close()
+    assert pasokh.stats.served == 2
+
+
 # -- per-user rate limit -------------------------------------------------------------
 @pytest.mark.timeout(120)
 def test_rate_limited_user_gets_a_polite_message(api, kb):
@@ -376,7 +445,9 @@ def test_admin_upload_lands_in_the_index_and_a_non_admins_does_not(api, kb):
         assert "افزوده (۱)" in report.text and "nigeria-visit" in report.text
         assert "../" not in report.text and "etc" not in report.text
         assert api.calls("getFile") and api.calls("download")
-        assert kb.version != before and kb.article("nigeria-visit") is not None
+        # an upload's id comes from its text, never its (sender-chosen, not unique) name
+        assert kb.version != before and kb.article(content_id(NEW_ARTICLE)) is not None
+        assert kb.article("nigeria-visit") is None
 
         question = api.push_text(
             USER, text="وزیر امور خارجه برای گفت‌وگو درباره چه همکاری‌هایی به ابوجا سفر کرد؟"
@@ -411,6 +482,92 @@ def test_admin_upload_lands_in_the_index_and_a_non_admins_does_not(api, kb):
     run_bot(api, Answerer(kb), scenario, configure=configure)
     assert current_version(kb.index_dir) == kb.version
     assert kb.article("ok-1") is not None
+
+
+class _BlockingEmbedder:
+    """The index's embedder, but embedding an upload waits for `release`: a long indexing
+    run, without sleeps. Questions use the knowledge base's own embedder, not this one."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.started, self.release = inner, threading.Event(), threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode_passages(self, texts):
+        self.started.set()
+        assert self.release.wait(60), "never released"
+        return self.inner.encode_passages(texts)
+
+
+@pytest.mark.timeout(180)
+def test_questions_are_answered_while_an_upload_is_indexed(api, kb, embedder, tmp_path):
+    heartbeat = tmp_path / "heartbeat"
+    blocking = _BlockingEmbedder(embedder)
+    before = kb.version
+
+    def configure(pasokh):
+        pasokh.index_embedder = blocking
+        pasokh.progress_interval = 0.2
+
+    def scenario(pasokh):
+        # one invalid byte (replaced and named) and one record that is skipped, by name
+        data = (
+            json.dumps(
+                {"title": "سفر وزیر خارجه به ابوجا", "text": NEW_ARTICLE}, ensure_ascii=False
+            )
+            .encode()
+            .replace("ابوجا".encode(), "ابوجا".encode() + b"\xff", 1)
+            + b"\n"
+            + json.dumps({"id": "bad", "title": "ت", "text": "متن", "source": 5}).encode()
+            + b"\n"
+        )
+        upload = api.push_document(ADMIN, ADMIN, "news.jsonl", data)
+        assert blocking.started.wait(60)  # the upload is being embedded, and held there
+        (status,) = api.wait_for_call("sendMessage", where=lambda c: c.chat_id == ADMIN)
+        assert "news.jsonl" in status.text and not status.params.get("reply_parameters")
+
+        beats = pasokh.stats.heartbeats  # the event loop runs: the heartbeat goes on
+        question = api.push_text(USER, text=Q_LEFT)
+        (answer,) = replies_to(api, question)  # answered from the live version meanwhile
+        assert "بامداد سه شنبه" in answer.text and kb.version == before
+        assert pasokh.stats.wait_for(lambda stats: stats.heartbeats > beats, timeout=20)
+        progress = api.wait_for_call(
+            "editMessageText", where=lambda c: c.chat_id == ADMIN and "افزودن" in c.text
+        )
+        assert all(c.params["message_id"] == progress[0].params["message_id"] for c in progress)
+
+        blocking.release.set()
+        (report,) = replies_to(api, upload, timeout=90)
+        assert "افزوده (۱)" in report.text
+        assert "news.jsonl: 1 invalid UTF-8 byte" in report.text  # the replaced byte, named
+        assert "ردشده (۱)" in report.text and "news.jsonl:2" in report.text
+        done = api.wait_for_call("editMessageText", where=lambda c: "به پایان رسید" in c.text)
+        assert done[0].params["message_id"] == progress[0].params["message_id"]
+
+    env = {"PASOKH_RELOAD_SECONDS": "0.5", "PASOKH_HEARTBEAT_FILE": str(heartbeat)}
+    pasokh = run_bot(api, Answerer(kb), scenario, env=env, configure=configure)
+    assert kb.version != before and pasokh.stats.served == 1
+
+
+def test_upload_progress_is_throttled():
+    from bot.telegram.handlers.uploads import UploadProgress
+
+    now = [0.0]
+    progress = UploadProgress("news.json", interval=5.0, clock=lambda: now[0])
+    assert progress.due() is None  # nothing new since the "received" line
+    progress.stage = "indexing"
+    progress.advance(10, 200)
+    assert progress.due() is None  # news, but too soon
+    now[0] = 5.0
+    assert progress.due() == "افزودن «news.json» به نمایه… ۱۰ از ۲۰۰ بخش (۵٪)"
+    progress.advance(20, 200)
+    now[0] = 6.0
+    assert progress.due() is None
+    progress.stage = "done"
+    assert progress.due(final=True) == "افزودن «news.json» به پایان رسید."  # final: at once
+    now[0] = 60.0
+    assert progress.due() is None  # shown already
 
 
 @pytest.mark.timeout(120)
