@@ -217,6 +217,47 @@ def test_sources_are_paged_with_buttons(api, seed_index_copy, embedder):
     run_bot(api, answerer, scenario)
 
 
+@pytest.mark.timeout(180)
+def test_sources_page_with_a_huge_title_fits_one_message(api, seed_index_copy, embedder):
+    articles = [
+        Article(
+            id=f"page-{i:02d}",
+            title=("سفر وزیر " * 3000)[:24_000] if i == 9 else f"دیدار شماره {i} وزیران",
+            text=f"وزیر خارجه در دیدار شماره {i} با همتای خود درباره همکاری‌های اقتصادی گفت‌وگو کرد.",
+            sources=["خبرگزاری آزمایشی " * 200 if i == 9 else "خبرگزاری آزمایشی"],
+        )
+        for i in range(10)
+    ]
+    update_index(seed_index_copy, embedder, articles)
+    answerer = Answerer(KnowledgeBase(seed_index_copy, embedder))
+
+    def scenario(pasokh):
+        sources = api.push_text(USER, text="/sources")
+        (page1,) = replies_to(api, sources)
+        api.push_callback(USER, sent_message(page1), "src:1")
+        (edit,) = api.wait_for_call("editMessageText")  # the stand-in refuses > 4,096
+        assert "صفحه‌ی ۲ از ۲" in edit.text and "page-09" in edit.text
+        assert stub.check_telegram_html(edit.text) <= 4096
+        assert "سفر وزیر سفر وزیر" in edit.text and "…" in edit.text  # clipped, not dropped
+        assert not [c for c in api.calls() if c.status != 200]
+
+    run_bot(api, answerer, scenario)
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "expected"),
+    [
+        ("سفر کوتاه", 200, "سفر کوتاه"),
+        ("سفر وزیر خارجه", 8, "سفر وزی…"),
+        ("😀😀😀😀", 5, "😀😀…"),  # two units each: never half a pair
+        ("", 10, ""),
+    ],
+)
+def test_clip_counts_utf16_units(text, units, expected):
+    clipped = texts.clip(text, units)
+    assert clipped == expected and len(clipped.encode("utf-16-le")) // 2 <= units
+
+
 @pytest.mark.timeout(120)
 def test_html_in_question_and_article_is_escaped(api, seed_index_copy, embedder):
     article = Article(
@@ -550,6 +591,40 @@ def test_questions_are_answered_while_an_upload_is_indexed(api, kb, embedder, tm
     assert kb.version != before and pasokh.stats.served == 1
 
 
+def _store_takes_lock_timeout() -> bool:
+    import inspect
+
+    from index import store
+
+    return "lock_timeout" in inspect.signature(store.update_index).parameters
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(
+    not _store_takes_lock_timeout(),
+    reason="index.store.update_index has no lock_timeout yet (the filelock change lands it)",
+)
+def test_upload_during_another_indexing_run_gives_up_with_a_clear_message(api, kb):
+    from index.store import writer_lock
+
+    before = kb.version
+
+    def configure(pasokh):
+        pasokh.lock_timeout = 1.0
+
+    def scenario(pasokh):
+        with writer_lock(kb.index_dir):  # `pasokh index build` is running
+            upload = api.push_document(ADMIN, ADMIN, "news.txt", NEW_ARTICLE.encode())
+            (reply,) = replies_to(api, upload, timeout=60)
+        assert reply.text == texts.UPLOAD_BUSY.format(name="news.txt", reason="")
+        assert api.wait_for_call("editMessageText", where=lambda c: "در جریان است" in c.text)
+        question = api.push_text(USER, text=Q_LEFT)
+        assert "بامداد سه شنبه" in replies_to(api, question)[0].text
+
+    run_bot(api, Answerer(kb), scenario, configure=configure)
+    assert kb.version == before and current_version(kb.index_dir) == before
+
+
 def test_upload_progress_is_throttled():
     from bot.telegram.handlers.uploads import UploadProgress
 
@@ -598,6 +673,44 @@ def test_admin_commands_refused_to_others_and_stats_and_reload(api, kb, embedder
         assert "تغییری نکرده" in replies_to(api, again)[0].text
 
     run_bot(api, Answerer(kb), scenario, env={"PASOKH_RELOAD_SECONDS": "3600"})
+
+
+@pytest.mark.timeout(120)
+def test_admins_stats_in_a_group_points_to_a_private_chat(api, kb):
+    def scenario(pasokh):
+        in_group = api.push_text(GROUP, ADMIN, "/stats", chat_type="supergroup")
+        (reply,) = replies_to(api, in_group)
+        assert reply.text == texts.STATS_PRIVATE_ONLY
+        assert kb.version not in reply.text and "multilingual" not in reply.text
+        private = api.push_text(ADMIN, text="/stats")
+        assert kb.version in replies_to(api, private)[0].text
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+@pytest.mark.timeout(120)
+def test_start_reads_article_dates_once_per_version_off_the_event_loop(api, kb, monkeypatch):
+    """The dates /start shows read every article's text: never on the event loop (a long
+    text would stall every chat), and once per index version, not per /start."""
+    import index.search
+
+    calls: list[bool] = []  # per call: was it on a thread running an event loop?
+    real = index.search.first_date_mention
+
+    def watched(text):
+        calls.append(asyncio._get_running_loop() is not None)
+        return real(text)
+
+    monkeypatch.setattr(index.search, "first_date_mention", watched)
+
+    def scenario(pasokh):
+        for _ in range(3):
+            start = api.push_text(USER, text="/start")
+            assert "۱۵ مارس" in replies_to(api, start)[0].text
+
+    run_bot(api, Answerer(kb), scenario)
+    assert calls and not any(calls)
+    assert len(calls) <= len(kb.articles())
 
 
 @pytest.mark.timeout(120)
