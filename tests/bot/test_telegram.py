@@ -1009,6 +1009,21 @@ def test_rejected_token_is_not_printed(api, seed_index_copy):
 
 
 @pytest.mark.timeout(180)
+def test_rejected_token_is_not_printed_under_debug(api, seed_index_copy):
+    """--debug prints the traceback and logs every request URL: both redacted."""
+    wrong = "999999:wrong-Token-that-must-not-show"
+    process = _pasokh(api, seed_index_copy, "--debug", token=wrong)
+    try:
+        _, err = process.communicate(timeout=150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2
+    assert "Traceback" in err and "InvalidToken" in err and "/bot<token>/getMe" in err
+    assert wrong not in err and wrong.split(":")[1] not in err
+
+
+@pytest.mark.timeout(180)
 def test_webhook_mode_answers_a_posted_update(api, seed_index_copy):
     import socket
     import urllib.request
