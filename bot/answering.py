@@ -19,6 +19,7 @@ cited sentences (see bot.llm).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 import re
@@ -140,14 +141,40 @@ class Answerer:
 
     # -- the public path -------------------------------------------------------------
     def answer(
-        self, question: str, conversation: Conversation | None = None, top_k: int = 5
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        top_k: int = 5,
+        phrase: bool = True,
     ) -> Answer:
-        """Answer on one pinned index version (the caches are shared with the pinned copy)."""
+        """Answer on one pinned index version (the caches are shared with the pinned copy).
+
+        `phrase=False` leaves the language model out, for a caller that runs it apart
+        (:meth:`aphrase`): the bot does, so that a slow model holds no lock."""
         pinned = copy.copy(self)
         pinned.kb = self.kb.pinned()
-        return pinned._answer(question, conversation, top_k)
+        return pinned._answer(question, conversation, top_k, phrase)
 
-    def _answer(self, question: str, conversation: Conversation | None, top_k: int) -> Answer:
+    async def aphrase(self, answer: Answer) -> Answer:
+        """Let the language model (if any) phrase an unphrased `answer`, without blocking
+        the event loop: its own async call when it has one, else a worker thread."""
+        if answer.abstained or self.phraser is None or answer.phrased_by != "extractive":
+            return answer
+        t1 = time.perf_counter()
+        if hasattr(self.phraser, "aphrase"):
+            phrased = await self.phraser.aphrase(answer.question, answer.parts)
+        else:
+            phrased = await asyncio.to_thread(self.phraser.phrase, answer.question, answer.parts)
+        spent = (time.perf_counter() - t1) * 1000
+        answer.timings_ms["llm_ms"] = spent
+        answer.timings_ms["total_ms"] = answer.timings_ms.get("total_ms", 0.0) + spent
+        if phrased:
+            answer.text, answer.phrased_by = phrased, "llm"
+        return answer
+
+    def _answer(
+        self, question: str, conversation: Conversation | None, top_k: int, phrase: bool = True
+    ) -> Answer:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         resolved = resolve(question, conversation)
@@ -159,7 +186,7 @@ class Answerer:
         answer = self._compose(question, resolved.search_query, passages, resolved.is_follow_up)
         timings["compose_ms"] = (time.perf_counter() - t0) * 1000
         answer.passages = passages[:top_k]
-        if not answer.abstained and self.phraser is not None:
+        if phrase and not answer.abstained and self.phraser is not None:
             t1 = time.perf_counter()
             phrased = self.phraser.phrase(question, answer.parts)
             timings["llm_ms"] = (time.perf_counter() - t1) * 1000

@@ -116,11 +116,14 @@ class Settings(BaseSettings):
         "TELEGRAM_POLL_TIMEOUT", "long-polling timeout in seconds (default 10)", default=10
     )
     webhook_secret: SecretStr = _var(
-        "TELEGRAM_WEBHOOK_SECRET", "secret token checked on webhook requests", default=SecretStr("")
+        "TELEGRAM_WEBHOOK_SECRET",
+        "secret token Telegram sends with every webhook request (default: generated at start)",
+        default=SecretStr(""),
     )
     webhook_listen: str = _var(
-        "TELEGRAM_WEBHOOK_LISTEN", "address the webhook server binds (default 0.0.0.0)",
-        default="0.0.0.0",
+        "TELEGRAM_WEBHOOK_LISTEN",
+        "address the webhook server binds; a TLS proxy forwards to it (default 127.0.0.1)",
+        default="127.0.0.1",
     )  # fmt: skip
     example_questions: tuple[str, ...] = _var(
         "PASOKH_EXAMPLE_QUESTIONS",

@@ -69,9 +69,21 @@ class QuestionHandlers(Sending):
             return
         started = time.perf_counter()
         conversation = self.conversations.get(update.effective_chat.id)
+        # The language model, if any, phrases outside the lock: one slow reply must not
+        # hold up every other user's search (which is what the lock serializes).
+        apart = getattr(self.answerer, "phraser", None) is not None and hasattr(
+            self.answerer, "aphrase"
+        )
         async with self.typing(bot, message):
             async with self._answer_lock:
-                answer = await asyncio.to_thread(self.answerer.answer, question, conversation)
+                if apart:
+                    answer = await asyncio.to_thread(
+                        self.answerer.answer, question, conversation, phrase=False
+                    )
+                else:
+                    answer = await asyncio.to_thread(self.answerer.answer, question, conversation)
+            if apart:
+                answer = await self.answerer.aphrase(answer)
         await self.send(
             bot,
             message,
