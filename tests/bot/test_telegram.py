@@ -591,21 +591,9 @@ def test_questions_are_answered_while_an_upload_is_indexed(api, kb, embedder, tm
     assert kb.version != before and pasokh.stats.served == 1
 
 
-def _store_takes_lock_timeout() -> bool:
-    import inspect
-
-    from index import store
-
-    return "lock_timeout" in inspect.signature(store.update_index).parameters
-
-
 @pytest.mark.timeout(180)
-@pytest.mark.skipif(
-    not _store_takes_lock_timeout(),
-    reason="index.store.update_index has no lock_timeout yet (the filelock change lands it)",
-)
 def test_upload_during_another_indexing_run_gives_up_with_a_clear_message(api, kb):
-    from index.store import writer_lock
+    from index.versions import writer_lock
 
     before = kb.version
 

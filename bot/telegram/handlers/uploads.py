@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import re
 import tempfile
@@ -37,14 +36,13 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 
 PROGRESS_INTERVAL = 5.0  # seconds between edits of an upload's status message
 WRITER_LOCK_TIMEOUT = 60.0  # an upload waits this long for `pasokh index` to finish
-_LOCK_TIMEOUT_NAMES = {"Timeout", "LockTimeout", "WriterLockTimeout", "IndexBusy", "IndexLocked"}
 
 
 def is_lock_timeout(err: BaseException) -> bool:
-    """Whether `err` says the index writer lock stayed taken (filelock's Timeout, or the
-    store's own error for it), recognised by type name so that this module does not
-    depend on which lock index.store uses."""
-    return any(type(e).__name__ in _LOCK_TIMEOUT_NAMES for e in (err, err.__cause__) if e)
+    """Whether `err` says the index writer lock stayed taken past our wait."""
+    from index.versions import IndexBusy
+
+    return isinstance(err, IndexBusy) or isinstance(err.__cause__, IndexBusy)
 
 
 class UploadProgress:
@@ -168,17 +166,18 @@ class UploadHandlers(Sending):
         await self.send(bot, message, texts.upload_report(name, result, report))
 
     def _write_upload(self, articles: list, progress: UploadProgress) -> Any:
-        """update_index in a worker thread, its wait for the writer lock bounded.
-
-        Seam for the writer lock: `lock_timeout` is passed when index.store.update_index
-        takes it; the error raised when it runs out is recognised by is_lock_timeout."""
+        """update_index in a worker thread, its wait for the writer lock bounded
+        (`IndexBusy` when another writer holds it longer)."""
         from index import store
 
-        kwargs: dict[str, Any] = {"progress": progress.advance}
-        if "lock_timeout" in inspect.signature(store.update_index).parameters:
-            kwargs["lock_timeout"] = self.lock_timeout
         embedder = self.index_embedder or self.kb.embedder
-        return store.update_index(self.kb.index_dir, embedder, articles, **kwargs)
+        return store.update_index(
+            self.kb.index_dir,
+            embedder,
+            articles,
+            progress=progress.advance,
+            lock_timeout=self.lock_timeout,
+        )
 
     async def _report_progress(self, bot: Any, status: Message, progress: UploadProgress) -> None:
         """Edit the status message when there is news, at most every `progress_interval` s."""
