@@ -1,11 +1,8 @@
 """Feeds in the Telegram bot: `/feeds` for admins and a periodic sync on PTB's JobQueue.
 
-Plain functions to be registered by the bot (issue 7 restructures it):
-
-    job = FeedJob(settings.index_dir, lambda: embedder, FetchSettings.from_env())
-    schedule_feed_sync(app.job_queue, job, feed_minutes())
-    app.add_handler(CommandHandler("feeds", functools.partial(
-        feeds_command, index_dir=settings.index_dir, is_admin=pasokh.is_admin, job=job)))
+`bot.telegram.app.build_application(..., feeds=FeedJob(...), feed_minutes=...)` calls
+:func:`register_feeds`, which adds the `/feeds` handler and schedules the sync every
+`PASOKH_FEED_MINUTES` (bot.settings.Settings.feed_minutes).
 
 The sync writes a new index version; the bot's existing reload watcher picks it up,
 as it does for uploads. The blocking work (HTTP, embedding) runs in a thread.
@@ -14,30 +11,24 @@ as it does for uploads. The blocking work (HTTP, embedding) runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.web_commands import summary_line, sync_and_index
 from index.feeds import add_feed, list_feeds, remove_feed
 from index.fetching import Fetcher, FetchSettings
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 JOB_NAME = "pasokh-feed-sync"
-
-
-def feed_minutes(environ: Mapping[str, str] | None = None) -> float:
-    """`PASOKH_FEED_MINUTES`: minutes between two syncs (default 15; 0 turns it off)."""
-    value = (environ if environ is not None else os.environ).get("PASOKH_FEED_MINUTES", "")
-    try:
-        return max(0.0, float(value)) if value.strip() else 15.0
-    except ValueError:
-        raise ValueError(f"PASOKH_FEED_MINUTES must be a number, not {value!r}") from None
 
 
 @dataclass
@@ -47,12 +38,15 @@ class FeedJob:
     index_dir: Path
     load_embedder: Callable[[], object]
     settings: FetchSettings
+    write: Callable[[list, list], object] | None = None  # None: update_index on index_dir
     last_line: str = ""
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def _sync(self) -> tuple[str, list[str]]:
         with Fetcher(self.settings) as fetcher:
-            sync, report = sync_and_index(self.index_dir, self.load_embedder, fetcher)
+            sync, report = sync_and_index(
+                self.index_dir, self.load_embedder, fetcher, write=self.write
+            )
         return summary_line(sync, report), [str(p) for p in sync.problems]
 
     async def run(self) -> tuple[str, list[str]]:
@@ -134,3 +128,30 @@ async def feeds_command(
     else:
         lines = [html.escape(USAGE)]
     await message.reply_text("\n".join(lines), parse_mode="HTML", disable_web_page_preview=True)
+
+
+def feed_job(
+    settings: Settings,
+    load_embedder: Callable[[], object],
+    write: Callable[[list, list], object] | None = None,
+) -> FeedJob:
+    """The bot's FeedJob from the settings: the index folder and the fetcher's settings;
+    `write` puts the articles on the configured backend (bot.app.write_articles)."""
+    return FeedJob(Path(settings.index_dir), load_embedder, settings.fetch(), write)
+
+
+def register_feeds(
+    app: Any, job: FeedJob, minutes: float, is_admin: Callable[[Any], bool], first: float = 10
+) -> Any:
+    """`/feeds` for admins, and the sync every `minutes` on the app's JobQueue (0: off).
+    Returns the scheduled job (None when off)."""
+    from telegram.ext import CommandHandler, filters
+
+    app.add_handler(
+        CommandHandler(
+            "feeds",
+            functools.partial(feeds_command, index_dir=job.index_dir, is_admin=is_admin, job=job),
+            filters=filters.UpdateType.MESSAGE,
+        )
+    )
+    return schedule_feed_sync(app.job_queue, job, minutes, first=first)
