@@ -8,7 +8,7 @@ warm query latency p50/p95 (question embedding included) for:
   milvus-native  hybrid_search with Milvus's own WeightedRanker normalization (arctan)
 Goal (issue 8): milvus hit@1 within 0.5 points of faiss.
 
-    python bench/retrieval_milvus.py [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
+    python -m bench.retrieval_milvus [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
         [--rebuild]
 """
 
@@ -18,17 +18,16 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
+from bot import app
 from index.dates import expand_dates
 from index.embedding import Embedder
 from index.metrics import (
@@ -42,7 +41,6 @@ from index.milvus_store import CANDIDATES, LEXICAL_WEIGHT, MilvusKnowledgeBase
 from index.persian import matching_tokens
 from index.readers import article_from_record
 from index.search import KnowledgeBase
-from index.settings import IndexSettings
 from index.store import current_version, update_index
 
 
@@ -85,7 +83,7 @@ def main() -> None:
     faiss_dir, milvus_dir = work / "faiss", work / "milvus"
     if args.rebuild:
         shutil.rmtree(work, ignore_errors=True)
-    settings = IndexSettings.from_env(faiss_dir)
+    settings = app.load_settings(faiss_dir)
     embedder = SharedPassageVectors(Embedder(settings.model, settings.cache_dir))
     articles = [
         article_from_record(r, r["id"], "articles.jsonl")
