@@ -56,10 +56,11 @@ def _print_problems(result: ReadResult | FeedSync, err: TextIO, quiet: bool) -> 
 def read_url_articles(
     urls: Sequence[str],
     settings: FetchSettings | None = None,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
     quiet: bool = False,
 ) -> ReadResult:
     """Articles from article pages and feeds given on the command line."""
+    err = err or sys.stderr  # resolved now: tests swap the streams
     if not urls:
         return ReadResult()
     with Fetcher(settings or FetchSettings()) as fetcher:
@@ -69,8 +70,10 @@ def read_url_articles(
 
 
 def cmd_feeds_add(
-    index_dir: Path, urls: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    index_dir: Path, urls: Sequence[str], out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     code = EXIT_OK
     for url in urls:
         try:
@@ -84,8 +87,10 @@ def cmd_feeds_add(
 
 
 def cmd_feeds_remove(
-    index_dir: Path, urls: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    index_dir: Path, urls: Sequence[str], out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     code = EXIT_OK
     for url in urls:
         if remove_feed(index_dir, url):
@@ -96,7 +101,8 @@ def cmd_feeds_remove(
     return code
 
 
-def cmd_feeds_list(index_dir: Path, out: TextIO = sys.stdout, as_json: bool = False) -> int:
+def cmd_feeds_list(index_dir: Path, out: TextIO | None = None, as_json: bool = False) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
     feeds = list_feeds(index_dir)
     if as_json:
         json.dump([f.__dict__ for f in feeds], out, ensure_ascii=False, indent=1)
@@ -164,13 +170,15 @@ def cmd_feeds_sync(
     urls: Sequence[str] | None = None,
     recheck: bool = False,
     settings: FetchSettings | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     quiet: bool = False,
     write: Write | None = None,
     as_json: bool = False,
 ) -> int:
     """`pasokh feeds sync`: for cron, exit 1 when some feed or page was skipped."""
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     if not list_feeds(index_dir):
         print("no feeds; add one with `pasokh feeds add URL`", file=err)
         return EXIT_SKIPPED
