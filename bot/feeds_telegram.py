@@ -40,18 +40,40 @@ class FeedJob:
     settings: FetchSettings
     write: Callable[[list, list], object] | None = None  # None: update_index on index_dir
     last_line: str = ""
+    # the bot's answer lock: the model serves one thread at a time, so the embedding step
+    # (not the fetching) waits for the answer in hand, as uploads do
+    model_lock: asyncio.Lock | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def _sync(self) -> tuple[str, list[str]]:
+    def _sync(self, write: Callable[[list, list], object] | None) -> tuple[str, list[str]]:
         with Fetcher(self.settings) as fetcher:
-            sync, report = sync_and_index(
-                self.index_dir, self.load_embedder, fetcher, write=self.write
-            )
+            sync, report = sync_and_index(self.index_dir, self.load_embedder, fetcher, write=write)
         return summary_line(sync, report), [str(p) for p in sync.problems]
+
+    def _locked_write(self, loop: asyncio.AbstractEventLoop) -> Callable[[list, list], object]:
+        """`write` (run in a worker thread) holding `model_lock`, an asyncio lock of `loop`."""
+        write = self.write or self._update_index
+
+        def call(articles: list, remove_ids: list) -> object:
+            asyncio.run_coroutine_threadsafe(self.model_lock.acquire(), loop).result()
+            try:
+                return write(articles, remove_ids)
+            finally:
+                loop.call_soon_threadsafe(self.model_lock.release)
+
+        return call
+
+    def _update_index(self, articles: list, remove_ids: list) -> object:
+        from index.store import update_index
+
+        return update_index(self.index_dir, self.load_embedder(), articles, remove_ids)
 
     async def run(self) -> tuple[str, list[str]]:
         async with self._lock:
-            line, problems = await asyncio.to_thread(self._sync)
+            write = self.write
+            if self.model_lock is not None:
+                write = self._locked_write(asyncio.get_running_loop())
+            line, problems = await asyncio.to_thread(self._sync, write)
         self.last_line = line
         log.info("%s", line)
         for problem in problems:
@@ -141,12 +163,19 @@ def feed_job(
 
 
 def register_feeds(
-    app: Any, job: FeedJob, minutes: float, is_admin: Callable[[Any], bool], first: float = 10
+    app: Any,
+    job: FeedJob,
+    minutes: float,
+    is_admin: Callable[[Any], bool],
+    model_lock: asyncio.Lock | None = None,
+    first: float = 10,
 ) -> Any:
-    """`/feeds` for admins, and the sync every `minutes` on the app's JobQueue (0: off).
+    """`/feeds` for admins, and the sync every `minutes` on the app's JobQueue (0: off);
+    `model_lock` (the bot's answer lock) is held while the sync embeds.
     Returns the scheduled job (None when off)."""
     from telegram.ext import CommandHandler, filters
 
+    job.model_lock = model_lock
     app.add_handler(
         CommandHandler(
             "feeds",

@@ -223,5 +223,5 @@ def build_application(
     if feeds is not None:
         from bot.feeds_telegram import register_feeds
 
-        register_feeds(app, feeds, feed_minutes, is_admin=pasokh.is_admin)
+        register_feeds(app, feeds, feed_minutes, pasokh.is_admin, pasokh._answer_lock)
     return app

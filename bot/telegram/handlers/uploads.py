@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import tempfile
@@ -73,10 +74,11 @@ class UploadHandlers(Sending):
                 report = None
                 if result.articles:
                     # The model (and its tokenizer) serves one thread at a time.
-                    async with self._answer_lock:
-                        report = await asyncio.to_thread(
-                            update_index, self.kb.index_dir, self.kb.embedder, result.articles
+                    async with self._answer_lock:  # on Milvus through the bot's own kb
+                        write = getattr(self.kb, "add", None) or functools.partial(
+                            update_index, self.kb.index_dir, self.kb.embedder
                         )
+                        report = await asyncio.to_thread(write, result.articles)
                     await asyncio.to_thread(self.reload_index)
         except Exception as err:
             log.error("adding %r to the index failed: %s", name, err, exc_info=err)
