@@ -359,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # Milvus Lite: pymilvus asks it for an RPC it lacks (AllocTimestamp) and gRPC logs
+        # each refusal with a traceback, and its keepalive pings draw GOAWAY lines; harmless
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     started = time.perf_counter()
     try:
         code = args.func(args)
