@@ -219,11 +219,10 @@ from typing import ClassVar
 import index.milvus_store as milvus_store
 from index.embedding import Embedder
 from index.readers import Article
-from index.settings import IndexSettings
+from index.settings import DEFAULT_MODEL, default_cache_dir
 
-settings = IndexSettings.from_env()
 kb = milvus_store.MilvusKnowledgeBase.open(
-    sys.argv[1], Embedder(settings.model, settings.cache_dir), create=True
+    sys.argv[1], Embedder(DEFAULT_MODEL, default_cache_dir()), create=True
 )
 milvus_store._after_milvus_insert = lambda: os.kill(os.getpid(), signal.SIGKILL)
 kb.add([Article(id=sys.argv[2], title="سفر به باکو", text=sys.argv[3])])
