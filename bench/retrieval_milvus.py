@@ -27,7 +27,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import numpy as np
 
-from bot import app
+from bot.app import load_settings
 from index.dates import expand_dates
 from index.embedding import Embedder
 from index.metrics import (
@@ -83,7 +83,7 @@ def main() -> None:
     faiss_dir, milvus_dir = work / "faiss", work / "milvus"
     if args.rebuild:
         shutil.rmtree(work, ignore_errors=True)
-    settings = app.load_settings(faiss_dir)
+    settings = load_settings(faiss_dir)
     embedder = SharedPassageVectors(Embedder(settings.model, settings.cache_dir))
     articles = [
         article_from_record(r, r["id"], "articles.jsonl")

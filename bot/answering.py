@@ -1,67 +1,62 @@
 """One answering path for the console, `pasokh ask` and Telegram.
 
-An answer is one or two sentences copied verbatim from the retrieved passages,
-chosen by their own fit to the question (cosine to the question, and how much of
-the question's weight-bearing words they contain), not only by the rank of the
-passage they sit in. Then its sources. Nothing is generated unless a language
-model is configured, and then only from the cited sentences (see bot.llm).
+An answer is one or two sentences copied verbatim from the retrieved passages. Its
+parts, in order:
 
-The answer is declined when the passages do not carry the question's rare words
-(a name or a subject the articles never mention) or when even the best sentence
-is far from the question. When two articles answer with different sentences and
-the question does not say which one it means (both seed trips had a delegation),
-both are shown, each with its own date and source.
+1. the question's kind (bot.answer_kind): when, how many, who, where, why, …;
+2. the candidate sentences of the top passages (bot.candidates);
+3. the learned ranker (bot.ranker) that weighs each sentence's fit to the question
+   and whether it adds a fact of the asked kind that the question lacks;
+4. the learned decision to decline (bot.declining) when the question's names,
+   places and dates are not found around the chosen sentence;
+5. the answer's form: a neighbouring sentence joined when it completes the answer,
+   long sentences cut to their relevant clauses, and two reports when two articles
+   answer a question that singles out neither of them.
+
+Nothing is generated unless a language model is configured, and then only from the
+cited sentences (see bot.llm).
 """
 
 from __future__ import annotations
 
 import copy
-import logging
 import math
 import re
 import time
-from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from cachetools import LRUCache
 
+from bot.answer_kind import carries_asked_fact, question_kind
+from bot.candidates import Candidate, SentenceVectors, sentence_candidates
 from bot.conversation import Conversation, Turn, resolve
+from bot.declining import decline_text, should_decline
+from bot.ranker import (
+    AnswerModel,
+    Question,
+    coverage_of,
+    decline_features,
+    load_model,
+    passage_tokens,
+    sentence_features,
+    text_tokens,
+)
 from index.dates import date_variants
-from index.persian import content_stems, matching_tokens, sentence_spans, word_tokens
+from index.persian import content_stems, matching_tokens
 from index.search import KnowledgeBase, Passage
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
-log = logging.getLogger(__name__)
-
-ANSWER_MAX_CHARS = 400
-LIST_ANSWER_MAX_CHARS = 900
+ANSWER_MAX_CHARS = 300
+LIST_ANSWER_MAX_CHARS = 600
 CANDIDATE_PASSAGES = 4
-# Calibrated on ../shared/eval/dev_seed_qa.jsonl and the declined examples of the
-# answers issue (see tests/bot/test_answering.py): every answerable dev question
-# stays well above both, every out-of-corpus one falls below one of them.
-SURE_COVERAGE = 0.8  # the passages hold (nearly) all the question's weight: answer
-MIN_COVERAGE = 0.4  # below: the question is about something else: decline
-MIN_SENTENCE_COSINE = 0.85  # in between, the best sentence must be this close
-# A second article's best sentence within this much of the best one, on a question
-# that does not single out either article, is shown as another report.
-SECOND_REPORT_MARGIN = 0.04
-# …and only when the two sentences say the same kind of thing (two delegations: cosine
-# 0.92 between them; a sentence naming Lavrov and another naming him on another matter:
-# 0.87; e5's cosines are compressed into a narrow band).
-PARALLEL_SENTENCE_COSINE = 0.89
 _LIST_QUESTION_RE = re.compile(
     r"چه کسانی|چه افرادی|کدام افراد|چه کسی‌ها|اسامی|نام (?:افراد|اعضا)|همراهان|فهرست|"
-    r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی"
+    r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی|کیا"
 )
-_QUESTION_WEIGHT, _COVERAGE_WEIGHT, _RANK_WEIGHT = 1.0, 0.12, 0.02
-_LIST_BONUS = 0.01  # per enumeration comma, up to five, on "who accompanied…" questions
-# A sentence next to the best one joins the answer when it adds this much of the
-# question's weight ("…چهارمین سفر… . او … برای سومین بار…") and scores nearly as well.
-NEIGHBOUR_GAIN, NEIGHBOUR_MARGIN = 0.25, 0.08
 
 
 @dataclass
@@ -127,27 +122,27 @@ class Answer:
 
 
 @dataclass
-class _Candidate:
-    passage: Passage
-    rank: int
-    start: int  # span in the passage text
-    end: int
-    text: str
-    cosine: float = 0.0
-    coverage: float = 0.0
-    score: float = 0.0
+class Ranked:
+    """The candidate sentences of one question, scored, with the decline model's input."""
+
+    question: Question
+    candidates: list[Candidate]
+    features: np.ndarray
+    best: int
+    decline_features: np.ndarray
 
 
 class Answerer:
-    def __init__(self, kb: KnowledgeBase, phraser=None) -> None:
+    def __init__(self, kb: KnowledgeBase, phraser=None, model: AnswerModel | None = None) -> None:
         self.kb = kb
         self.phraser = phraser
-        self._sentence_vectors: OrderedDict[tuple, np.ndarray] = OrderedDict()
-        self._article_token_sets: OrderedDict[tuple, frozenset[str]] = OrderedDict()
+        self.model = model or load_model()
+        self.vectors = SentenceVectors()
+        self._article_tokens: LRUCache = LRUCache(maxsize=2_000)
 
     @classmethod
     def from_env(cls, kb: KnowledgeBase, settings: Settings | None = None) -> Answerer:
-        """With the language model `settings` (default: the environment's) name, if any."""
+        """The answerer with the language model the settings name, if any."""
         from bot.llm import LlmPhraser
         from bot.settings import Settings
 
@@ -193,78 +188,121 @@ class Answerer:
             )
         return answer
 
-    # -- composition -----------------------------------------------------------------
-    def _compose(
-        self, question: str, query: str, passages: list[Passage], follow_up: bool
-    ) -> Answer:
-        answer = Answer(question=question, text="", abstained=True, search_query=query)
-        if not passages:
-            return self._decline(answer)
-        # Sentences are judged against the question as asked; the words a follow-up
-        # borrowed from earlier turns only steered the search.
-        top_texts = [p.title + " " + p.text for p in passages[:3]]
+    # -- the parts ---------------------------------------------------------------------
+    def read_question(self, question: str, passages: list[Passage]) -> Question:
+        """The question's kind, vector and word weights (in the date spelling the text uses)."""
+        top_tokens = frozenset().union(*(passage_tokens(p) for p in passages[:3]))
         weights, coverage = max(
             (
-                (w, _coverage(w, top_texts))
+                (w, coverage_of(w, top_tokens))
                 for w in map(self._token_weights, date_variants(question))
             ),
             key=lambda pair: pair[1],
         )
-        if not weights and not follow_up:  # "؟", "این چیست؟": nothing to look for
-            return self._decline(answer, passages)
-        candidates = self._candidates(passages[:CANDIDATE_PASSAGES])
-        self._score(question, weights, candidates)
-        best = max(candidates, key=lambda c: c.score)
-        log.debug("coverage %.2f, best cosine %.3f: %s", coverage, best.cosine, best.text[:60])
-        if coverage < MIN_COVERAGE or (
-            coverage < SURE_COVERAGE and best.cosine < MIN_SENTENCE_COSINE
-        ):
-            return self._decline(answer, passages)
-        is_list = bool(_LIST_QUESTION_RE.search(question))
-        if is_list:  # a list is answered by the sentence that enumerates
-            for c in candidates:
-                c.score += _LIST_BONUS * min(c.text.count("،") + c.text.count(","), 5)
-            best = max(candidates, key=lambda c: c.score)
-        limit = LIST_ANSWER_MAX_CHARS if is_list else ANSWER_MAX_CHARS
-        chosen = [best]
-        if not follow_up:
-            other = self._second_report(best, candidates, weights)
-            if other is not None:
-                chosen.append(other)
-        chosen = [
-            self._with_neighbour(c, candidates, weights, limit // len(chosen)) for c in chosen
-        ]
-        answer.abstained = False
-        answer.parts = [self._part(c, weights, limit // len(chosen)) for c in chosen]
-        answer.text = self._answer_text(answer.parts)
-        return answer
+        return Question(
+            text=question,
+            kind=question_kind(question),
+            vector=self.kb.embedder.encode_query(question),
+            weights=weights,
+            top_coverage=coverage,
+            is_list=bool(_LIST_QUESTION_RE.search(question)),
+        )
 
-    def _decline(self, answer: Answer, passages: Sequence[Passage] = ()) -> Answer:
-        """Say what the articles do cover: all titles of a small collection, else the
-        articles nearest to the question."""
-        articles = self.kb.articles()
-        if not articles:
-            answer.text = (
-                "هنوز مقاله‌ای نمایه نشده است؛ نخست مقاله‌ها را بیفزایید (pasokh index add)."
-            )
+    def rank(self, question: str, passages: list[Passage]) -> Ranked | None:
+        """Score every candidate sentence of the top passages; None when there is none."""
+        q = self.read_question(question, passages)
+        candidates = sentence_candidates(self.kb, passages[:CANDIDATE_PASSAGES], self.vectors)
+        if not candidates:
+            return None
+        x = sentence_features(q, candidates, self.article_tokens)
+        scores = self.model.ranker.log_odds(x)
+        for c, s, cos in zip(candidates, scores, x[:, 0], strict=True):
+            c.score, c.cosine = float(s), float(cos)
+        best = int(np.argmax(scores))
+        return Ranked(q, candidates, x, best, decline_features(q, candidates, x, scores, best))
+
+    def _compose(
+        self, question: str, query: str, passages: list[Passage], follow_up: bool
+    ) -> Answer:
+        answer = Answer(question=question, text="", abstained=True, search_query=query)
+        ranked = self.rank(question, passages) if passages else None
+        if ranked is None or (not ranked.question.weights and not follow_up):
+            answer.text = decline_text(self.kb, passages)  # "؟", "این چیست؟": nothing to look for
             return answer
-        if len(articles) <= 5:
-            topics = [a.title for a in articles]
-            lead = f"{len(articles)} مقاله‌ی نمایه‌شده درباره‌ی این موضوع‌ها هستند: "
-        else:
-            topics = list(dict.fromkeys(p.title for p in passages))[:3]
-            lead = f"نزدیک‌ترین مقاله‌ها به این پرسش، از میان {len(articles)} مقاله: "
-        answer.text = "پاسخ این پرسش در مقاله‌های نمایه‌شده نیامده است. " + lead + "؛ ".join(topics)
+        # A follow-up names its subject only by pointing at it: the words it borrowed
+        # from earlier turns steered the search, and its articles were chosen by the turn.
+        if not follow_up and should_decline(self.model, ranked.decline_features):
+            answer.text = decline_text(self.kb, passages)
+            return answer
+        q, candidates = ranked.question, ranked.candidates
+        best = candidates[ranked.best]
+        limit = LIST_ANSWER_MAX_CHARS if q.is_list else ANSWER_MAX_CHARS
+        chosen = [best]
+        other = None if follow_up else self._second_report(q, best, candidates)
+        if other is not None:
+            chosen.append(other)
+        chosen = [self._with_neighbour(q, c, candidates, limit // len(chosen)) for c in chosen]
+        answer.abstained = False
+        answer.parts = [self._part(c, q, limit // len(chosen)) for c in chosen]
+        answer.text = _answer_text(answer.parts)
         return answer
 
-    def _answer_text(self, parts: list[AnswerPart]) -> str:
-        if len(parts) == 1:
-            return parts[0].text
-        lines = ["دو گزارش متفاوت در مقاله‌ها آمده است:"]
-        for i, part in enumerate(parts, start=1):
-            when = f"، {part.date}" if part.date else ""
-            lines.append(f"{i}. ({part.source}{when}) {part.text}")
-        return "\n".join(lines)
+    def _second_report(
+        self, q: Question, best: Candidate, candidates: list[Candidate]
+    ) -> Candidate | None:
+        """Another article's sentence, shown beside the best one only when the question
+        singles out neither article (no month, year, day, city or person that only one
+        of them holds) and that sentence answers the question on its own: it carries
+        the asked kind of fact and the ranker scores it nearly as high."""
+        others = [c for c in candidates if c.passage.article_id != best.passage.article_id]
+        if not others:
+            return None
+        other = max(others, key=lambda c: c.score)
+        if other.score < best.score - self.model.parallel_margin:
+            return None
+        if not all(carries_asked_fact(q.kind, c.text, q.text) for c in (best, other)):
+            return None
+        if coverage_of(q.weights, text_tokens(other.text)) < 0.5 * coverage_of(
+            q.weights, text_tokens(best.text)
+        ):
+            return None
+        best_tokens = self.article_tokens(best.passage.article_id)
+        other_tokens = self.article_tokens(other.passage.article_id)
+        if any((t in best_tokens) != (t in other_tokens) for t in q.weights):
+            return None
+        return other
+
+    def _with_neighbour(
+        self, q: Question, best: Candidate, candidates: list[Candidate], limit: int
+    ) -> Candidate:
+        """Join the next or previous sentence when the best one lacks the asked fact and
+        its neighbour adds it, or when the neighbour carries much of the question's
+        weight ("…چهارمین سفر… . او … برای سومین بار…")."""
+        article = self.kb.article(best.passage.article_id)
+        if article is None:
+            return best
+        own = coverage_of(q.weights, text_tokens(best.text))
+        has_fact = carries_asked_fact(q.kind, best.text, q.text)
+        for other in sorted(candidates, key=lambda c: -c.score):
+            if other.passage.article_id != best.passage.article_id or other is best:
+                continue
+            begin, end = best.article_start, best.article_end
+            o_begin, o_end = other.article_start, other.article_end
+            gap = article.text[min(end, o_begin) : max(end, o_begin)]
+            gap2 = article.text[min(o_end, begin) : max(o_end, begin)]
+            if (gap.strip() and gap2.strip()) or other.score < best.score - 2.0:
+                continue
+            new_begin, new_end = min(begin, o_begin), max(end, o_end)
+            text = article.text[new_begin:new_end]
+            completes = not has_fact and carries_asked_fact(q.kind, other.text, q.text)
+            gain = coverage_of(q.weights, text_tokens(text)) - own
+            if len(text) > limit or not (completes or gain >= 0.25):
+                continue
+            offset = new_begin - best.passage.start
+            joined = copy.copy(best)
+            joined.start, joined.end, joined.text = offset, offset + len(text), text
+            return joined
+        return best
 
     def _urls(self, passages: list[Passage]) -> dict[str, str]:
         """Each passage's article URL, from the catalog (ArticleInfo.url)."""
@@ -275,77 +313,21 @@ class Answerer:
                 urls[passage.article_id] = (article.url if article is not None else "") or ""
         return urls
 
-    def _part(self, candidate: _Candidate, weights: dict[str, float], limit: int) -> AnswerPart:
+    def _part(self, candidate: Candidate, q: Question, limit: int) -> AnswerPart:
         passage = candidate.passage
         article = self.kb.article(passage.article_id)
-        date = article.date if article is not None else ""
-        url = (article.url if article is not None else "") or ""
         return AnswerPart(
-            text=_shorten(candidate.text, weights, limit),
+            text=_shorten(candidate.text, q, limit),
             article_id=passage.article_id,
             title=passage.title,
             source=passage.source,
-            date=date,
+            date=article.date if article is not None else "",
             passage=passage,
             score=candidate.score,
-            url=url,
+            url=(article.url if article is not None else "") or "",
         )
 
-    def _with_neighbour(
-        self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float], limit: int
-    ) -> _Candidate:
-        article = self.kb.article(best.passage.article_id)
-        if article is None:
-            return best
-        begin, end = best.passage.start + best.start, best.passage.start + best.end
-        own = _coverage(weights, [best.text])
-        for other in sorted(candidates, key=lambda c: -c.score):
-            if other.passage.article_id != best.passage.article_id or other is best:
-                continue
-            o_begin, o_end = other.passage.start + other.start, other.passage.start + other.end
-            adjacent = not article.text[min(end, o_begin) : max(end, o_begin)].strip() or (
-                not article.text[min(o_end, begin) : max(o_end, begin)].strip()
-            )
-            if not adjacent or other.score < best.score - NEIGHBOUR_MARGIN:
-                continue
-            new_begin, new_end = min(begin, o_begin), max(end, o_end)
-            text = article.text[new_begin:new_end]
-            if len(text) > limit or _coverage(weights, [text]) - own < NEIGHBOUR_GAIN:
-                continue
-            offset = new_begin - best.passage.start
-            return _Candidate(
-                best.passage, best.rank, offset, offset + len(text), text,
-                best.cosine, max(best.coverage, other.coverage), best.score,
-            )  # fmt: skip
-        return best
-
-    def _second_report(
-        self, best: _Candidate, candidates: list[_Candidate], weights: dict[str, float]
-    ) -> _Candidate | None:
-        others = [c for c in candidates if c.passage.article_id != best.passage.article_id]
-        if not others:
-            return None
-        other = max(others, key=lambda c: c.score)
-        if (
-            other.score < best.score - SECOND_REPORT_MARGIN
-            or other.coverage < best.coverage - SECOND_REPORT_MARGIN * 4
-        ):
-            return None
-        # A question word only one of the two articles has (a month, a name) picks that one.
-        best_article = self.kb.article(best.passage.article_id)
-        other_article = self.kb.article(other.passage.article_id)
-        if best_article is None or other_article is None:
-            return None
-        best_tokens = self._article_tokens(best_article.id)
-        other_tokens = self._article_tokens(other_article.id)
-        if any((t in best_tokens) != (t in other_tokens) for t in weights):
-            return None
-        best_vector, other_vector = self._vectors([best.text, other.text])
-        if float(best_vector @ other_vector) < PARALLEL_SENTENCE_COSINE:
-            return None
-        return other
-
-    # -- scoring -----------------------------------------------------------------------
+    # -- word statistics ---------------------------------------------------------------
     def _token_weights(self, query: str) -> dict[str, float]:
         """IDF of the question's content stems in the index; unknown words weigh most."""
         lexical = self.kb.lexical_stats()
@@ -356,97 +338,34 @@ class Answerer:
             weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights
 
-    def _candidates(self, passages: list[Passage]) -> list[_Candidate]:
-        seen: set[tuple[str, int]] = set()
-        out = []
-        for rank, passage in enumerate(passages, start=1):
-            for start, end in sentence_spans(passage.text):
-                key = (passage.article_id, passage.start + start)
-                if key in seen or len(word_tokens(passage.text[start:end])) < 3:
-                    continue
-                seen.add(key)
-                out.append(_Candidate(passage, rank, start, end, passage.text[start:end]))
-        return out or [_Candidate(p, i, 0, len(p.text), p.text) for i, p in enumerate(passages, 1)]
-
-    def _score(self, query: str, weights: dict[str, float], candidates: list[_Candidate]) -> None:
-        """Words the sentence lacks but its article has (the trip's month, say) count half:
-        they place the sentence without being what it says."""
-        embedder = self.kb.embedder
-        query_vector = embedder.encode_query(query)
-        vectors = self._vectors([c.text for c in candidates])
-        article_coverage = {
-            article_id: _coverage_of_tokens(weights, self._article_tokens(article_id))
-            for article_id in {c.passage.article_id for c in candidates}
-        }
-        for candidate, vector in zip(candidates, vectors, strict=True):
-            candidate.cosine = float(vector @ query_vector)
-            own = _coverage(weights, [candidate.text])
-            candidate.coverage = own + 0.5 * max(
-                0.0, article_coverage[candidate.passage.article_id] - own
-            )
-            candidate.score = (
-                _QUESTION_WEIGHT * candidate.cosine
-                + _COVERAGE_WEIGHT * candidate.coverage
-                + _RANK_WEIGHT / candidate.rank
-            )
-
-    def _article_tokens(self, article_id: str) -> frozenset[str]:
+    def article_tokens(self, article_id: str) -> frozenset[str]:
         """An article's lexical tokens, title included; computed once per index version."""
         key = (self.kb.version, article_id)
-        if key not in self._article_token_sets:
+        tokens = self._article_tokens.get(key)
+        if tokens is None:
             article = self.kb.article(article_id)
             text = f"{article.title} {article.text}" if article else ""
-            self._article_token_sets[key] = frozenset(matching_tokens(text))
-            while len(self._article_token_sets) > 2_000:
-                self._article_token_sets.popitem(last=False)
-        return self._article_token_sets[key]
-
-    def _vectors(self, texts: list[str]) -> np.ndarray:
-        """Sentence vectors, cached: the same sentences come back for related questions."""
-        key_prefix = self.kb.version
-        missing = [t for t in dict.fromkeys(texts) if (key_prefix, t) not in self._sentence_vectors]
-        if missing:
-            for text, vector in zip(
-                missing, self.kb.embedder.encode_sentences(missing), strict=True
-            ):
-                self._sentence_vectors[(key_prefix, text)] = vector
-            while len(self._sentence_vectors) > 20_000:
-                self._sentence_vectors.popitem(last=False)
-        return np.stack([self._sentence_vectors[(key_prefix, t)] for t in texts])
+            tokens = self._article_tokens[key] = frozenset(matching_tokens(text))
+        return tokens
 
 
-def _coverage(weights: dict[str, float], texts: list[str]) -> float:
-    """Share of the question's weight whose words (or their glued compounds) are in the texts."""
-    return _coverage_of_tokens(weights, {t for text in texts for t in matching_tokens(text)})
+def _answer_text(parts: list[AnswerPart]) -> str:
+    if len(parts) == 1:
+        return parts[0].text
+    lines = ["دو گزارش متفاوت در مقاله‌ها آمده است:"]
+    for i, part in enumerate(parts, start=1):
+        when = f"، {part.date}" if part.date else ""
+        lines.append(f"{i}. ({part.source}{when}) {part.text}")
+    return "\n".join(lines)
 
 
-def _coverage_of_tokens(weights: dict[str, float], tokens: set[str] | frozenset[str]) -> float:
-    total = sum(weights.values())
-    if total <= 0:
-        return 1.0
-    present = set(tokens) | _glued_parts(tokens, weights)
-    return sum(w for t, w in weights.items() if t in present) / total
-
-
-def _glued_parts(tokens: set[str] | frozenset[str], weights: dict[str, float]) -> set[str]:
-    """Question words inside a glued compound of the text ("بین", "الملل" in "بینالملل")."""
-    found = set()
-    for token in tokens:
-        for word in weights:
-            if (
-                len(word) >= 2
-                and word != token
-                and (token.startswith(word) or token.endswith(word))
-            ):
-                found.add(word)
-    return found
-
-
-def _shorten(sentence: str, weights: dict[str, float], limit: int) -> str:
-    """A long sentence is cut to its clauses that carry the question's words."""
+def _shorten(sentence: str, q: Question, limit: int) -> str:
+    """A long sentence is cut to its clauses that carry the question's words and, above
+    all, the asked kind of fact. The room for "… " and " …" is kept inside the limit."""
     sentence = sentence.strip()
     if len(sentence) <= limit:
         return sentence
+    limit -= 4
     clauses = [c for c in re.split(r"(?<=[،؛:])\s+", sentence) if c]
     best, best_score = (0, 1), -1.0
     for i in range(len(clauses)):
@@ -455,7 +374,10 @@ def _shorten(sentence: str, weights: dict[str, float], limit: int) -> str:
             length += len(clauses[j]) + 1
             if length > limit and j > i:
                 break
-            score = _coverage(weights, [" ".join(clauses[i : j + 1])])
+            text = " ".join(clauses[i : j + 1])
+            score = coverage_of(q.weights, text_tokens(text)) + carries_asked_fact(
+                q.kind, text, q.text
+            )
             if score > best_score:
                 best, best_score = (i, j + 1), score
     text = " ".join(clauses[best[0] : best[1]])

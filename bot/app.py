@@ -94,7 +94,7 @@ def write_articles(
     folder. milvus: MilvusKnowledgeBase.add, on `kb` when the caller holds it open (the
     bot: Milvus Lite admits one client per file), else opened (and closed) here."""
     if settings.backend == "milvus":
-        own = kb is None or not hasattr(kb, "add")
+        own = kb is None
         if own:
             kb = open_backend(settings, embedder, create=True)
         try:

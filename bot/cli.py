@@ -168,10 +168,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
             index_dir_given=bool(args.index_dir),
             limit=args.limit,
             progress=bar.update,
+            split=args.split,
         )
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
         return EXIT_OK
+    print(f"split: {args.split}")
     for line in report_lines(report, asked):
         print(line)
     return EXIT_OK
@@ -309,6 +311,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--articles", help="articles.jsonl (default: beside the questions)")
     evaluate.add_argument("--json", action="store_true")
     evaluate.add_argument("--limit", type=int, default=0, help="first N questions only")
+    evaluate.add_argument(
+        "--split",
+        choices=("all", "train", "held-out"),
+        default="all",
+        help="the answer model's split, by article (held-out: never seen in training)",
+    )
     evaluate.set_defaults(func=cmd_eval)
 
     telegram = sub.add_parser("telegram", parents=[common], help="run the Telegram bot")

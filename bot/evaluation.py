@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from bot import app
 from index.metrics import (
@@ -34,6 +37,30 @@ if TYPE_CHECKING:
     from bot.app import Feedback
     from bot.settings import Settings
 
+SPLITS = ("all", "train", "held-out")
+
+
+def split_of(question: dict) -> str:
+    """The question's split, "train" or "held-out", by its article (or its own id).
+
+    The answer model (bench/train_answer_model.py) learns only from "train"; figures on
+    "held-out" are the ones to quote. Articles, not questions, are split, so that no
+    held-out question is asked of a paragraph the model saw in training.
+    """
+    key = question.get("gold_article") or question.get("written_on") or question.get("article_id")
+    key = key or question.get("id") or question["question"]
+    return "train" if zlib.crc32(str(key).encode("utf-8")) % 2 == 0 else "held-out"
+
+
+def select_split(questions: list[dict], split: str) -> list[dict]:
+    """The questions of one split ("all" keeps every question)."""
+    return questions if split == "all" else [q for q in questions if split_of(q) == split]
+
+
+def is_answerable(question: dict) -> bool:
+    """PQuAD's unanswerable questions carry `written_on` (the paragraph) instead of answers."""
+    return question.get("answerable", "written_on" not in question)
+
 
 def evaluate(
     answerer: Answerer,
@@ -46,6 +73,7 @@ def evaluate(
     passage_ranks: list[int | None] = []
     answer_hits = answerable = declined_ooc = ooc = wrongly_declined = 0
     latencies: list[float] = []
+    lengths: list[int] = []
     failures: list[dict] = []
     for q in questions:
         t0 = clock()
@@ -53,8 +81,9 @@ def evaluate(
         latencies.append((clock() - t0) * 1000)
         if progress:
             progress()
-        is_answerable = q.get("answerable", True)
-        if not is_answerable:
+        if not answer.abstained:
+            lengths.append(len(answer.text))
+        if not is_answerable(q):
             ooc += 1
             declined_ooc += answer.abstained
             if not answer.abstained:
@@ -87,6 +116,7 @@ def evaluate(
         "wrongly_declined": wrongly_declined,
         "out_of_corpus": ooc,
         "declined_out_of_corpus": declined_ooc,
+        "answer_chars_p90": float(np.percentile(lengths, 90)) if lengths else 0.0,
         "latency": latency_summary(latencies),
         "failures": failures,
     }
@@ -106,15 +136,14 @@ def evaluate_file(
     index_dir_given: bool = False,
     limit: int = 0,
     progress: Callable[[], None] | None = None,
+    split: str = "all",
 ) -> tuple[dict, int]:
     """The figures for the question file at `path`, and how many questions were asked.
 
     PQuAD-format questions are answered over their own articles, indexed into their own
     directory (`eval_index_dir`, unless `index_dir_given`), never the main index."""
-    questions = read_jsonl(path)
-    if limit:
-        questions = questions[:limit]
-    if questions and "gold_article" in questions[0]:
+    questions = select_split(read_jsonl(path), split)
+    if questions and ("gold_article" in questions[0] or "written_on" in questions[0]):
         articles_path = articles_path or path.parent / "articles.jsonl"
         if not index_dir_given:
             # its own folder, and on Milvus its own Milvus Lite file there
@@ -125,10 +154,21 @@ def evaluate_file(
         result = app.read_articles([articles_path], settings, feedback)
         # unchanged articles cost nothing
         app.write_articles(settings, embedder, feedback, result.articles)
+        questions = _on_articles(questions, {a.id for a in result.articles}, feedback)
         answerer = app.make_answerer(app.open_backend(settings, embedder), settings)
     else:
         answerer = app.open_answerer(settings, feedback)
+    if limit:  # after the split and the article filter
+        questions = questions[:limit]
     return evaluate(answerer, questions, progress=progress), len(questions)
+
+
+def _on_articles(questions: list[dict], article_ids: set[str], feedback: Feedback) -> list[dict]:
+    """Only the questions about the given articles (a smaller corpus, for a quick check)."""
+    kept = [q for q in questions if (q.get("gold_article") or q.get("written_on")) in article_ids]
+    if len(kept) < len(questions):
+        feedback.note(f"{len(questions) - len(kept)} questions about other articles left out")
+    return kept
 
 
 def report_lines(report: dict, questions: int) -> list[str]:
@@ -142,5 +182,6 @@ def report_lines(report: dict, questions: int) -> list[str]:
         f"answer accuracy (gold inside the short answer): {report['answer_accuracy']:.1f}%",
         f"declined out-of-corpus: {report['declined_out_of_corpus']}/{report['out_of_corpus']}"
         f"  wrongly declined answerable: {report['wrongly_declined']}/{report['answerable']}",
+        f"answer length p90: {report['answer_chars_p90']:.0f} chars",
         f"latency: p50 {lat['p50_ms']:.0f} ms  p95 {lat['p95_ms']:.0f} ms",
     ]

@@ -27,20 +27,17 @@ from index.hazm_parts import Normalizer, SentenceTokenizer, Stemmer, stopwords_l
 ZWNJ = "\u200c"
 # Bump when a rule below changes the lexical tokens: indexes built before are
 # re-tokenized on their next write (index.store), and flagged when loaded.
-TOKENIZATION = 3
+TOKENIZATION = 4
 
 _CHAR_FOLDS = {
     "ي": "ی",
     "ى": "ی",
-    "ئ": "ی",
     "ك": "ک",
     "ة": "ه",
     "ۀ": "ه",
-    "أ": "ا",
     "إ": "ا",
     "آ": "ا",
     "ٱ": "ا",
-    "ؤ": "و",
     "ء": "",
     "ـ": "",  # tatweel
     "٫": ".",  # Arabic decimal separator
@@ -108,10 +105,28 @@ _ORDINAL_BEFORE_MONTH_RE = re.compile(
 _MONTH_GLUED_MAH_RE = re.compile(r"(?<!\w)(" + _MONTH_NAMES + r")\u200c?(?=ماه(?!\w))")
 
 
+# Hamza on a seat is written, or not, at the writer's whim: هیأت / هیئت / هيئت / هیات,
+# مسئول / مسؤول / مسوول, رئیس / رییس, سؤال / سئوال / سوال, ارائه / ارایه. After a ی
+# the hamza reads as ا (هیئت → هیات); before a ی or و it is dropped and the doubled
+# letter it leaves is merged (رئیس → ریس, like رییس); elsewhere it becomes its seat's
+# letter (تأثیر → تاثیر, ارائه → ارایه).
+_HAMZA_AFTER_YEH_RE = re.compile("(?<=ی)[ئأؤ]")
+_HAMZA_BEFORE_SEAT_RE = re.compile("[ئأؤ](?=[یو])")
+_HAMZA_SEATS = str.maketrans({"ئ": "ی", "أ": "ا", "ؤ": "و"})
+_DOUBLED_SEAT_RE = re.compile(r"(?<=\w)(?<!\bا)(?:یی|وو)")  # not آیین → این
+
+
+def fold_hamza(text: str) -> str:
+    """One matching spelling for the hamza and yeh variants of a word (see above)."""
+    text = _HAMZA_AFTER_YEH_RE.sub("ا", text.replace("ي", "ی"))
+    text = _HAMZA_BEFORE_SEAT_RE.sub("", text).translate(_HAMZA_SEATS)
+    return _DOUBLED_SEAT_RE.sub(lambda m: m.group()[0], text)
+
+
 def fold_characters(text: str) -> str:
     """Fold letters, digits, diacritics and tatweel so that spelling variants compare equal."""
     text = unicodedata.normalize("NFC", text).translate(_FOLD_TABLE)
-    return _DIACRITICS_RE.sub("", text)
+    return fold_hamza(_DIACRITICS_RE.sub("", text))
 
 
 @lru_cache(maxsize=1)

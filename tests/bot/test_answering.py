@@ -162,3 +162,97 @@ def test_an_answer_stays_on_the_version_it_started_with(seed_index_copy, embedde
     assert kb.version != started_on  # the live one moved on …
     assert seen_versions == [started_on]  # … the answer's view did not
     assert "تعیین مستقل آینده" in answer.text
+
+
+# -- the two-report rule, on articles written for it ---------------------------------------
+TWO_TRIPS = [
+    {
+        "id": "trip-esfand",
+        "title": "سفر وزیر امور خارجه به مسکو در اسفند",
+        "source": "خبرگزاری نمونه",
+        "published": "2023-03-15",
+        "text": (
+            "وزیر امور خارجه عصر سه‌شنبه ۲۴ اسفند در رأس هیأتی سیاسی وارد مسکو شد. "
+            "در این سفر معاون اقتصادی وزیر و سخنگوی وزارت خارجه او را همراهی می‌کردند. "
+            "وزیر در مسکو با همتای روس خود درباره گسترش همکاری‌های اقتصادی گفت‌وگو کرد. "
+            "دیدار دو وزیر سه ساعت طول کشید."
+        ),
+    },
+    {
+        "id": "trip-farvardin",
+        "title": "سفر وزیر امور خارجه به مسکو در فروردین",
+        "source": "روزنامه نمونه",
+        "published": "2023-03-29",
+        "text": (
+            "وزیر امور خارجه بامداد چهارشنبه نهم فروردین در رأس هیئتی سیاسی وارد مسکو شد. "
+            "در این سفر رئیس دفتر وزیر و مدیرکل اروپا او را همراهی می‌کردند. "
+            "دو وزیر درباره پرونده هسته‌ای و امنیت منطقه قفقاز گفت‌وگو کردند. "
+            "نشست خبری مشترک پس از دیدار در ساختمان وزارت خارجه روسیه برگزار شد."
+        ),
+    },
+    {
+        "id": "harvest",
+        "title": "آغاز برداشت گندم در خوزستان",
+        "source": "خبرگزاری کشاورزی",
+        "published": "2023-04-10",
+        "text": (
+            "برداشت گندم در استان خوزستان از هفته گذشته آغاز شده است. "
+            "پیش‌بینی می‌شود امسال یک میلیون تن گندم از کشاورزان این استان خریداری شود. "
+            "بارش‌های مناسب زمستان عملکرد مزارع را افزایش داده است."
+        ),
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def trips_answerer(tmp_path_factory, embedder):
+    import json
+
+    from index.readers import read_paths
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    folder = tmp_path_factory.mktemp("trips")
+    path = folder / "articles.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in TWO_TRIPS), encoding="utf-8"
+    )
+    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
+    return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+# (question, articles the answer must come from, a string the answer must hold)
+REPORTS = [
+    # names neither trip, and each arrival sentence answers "when" on its own: both
+    ("وزیر امور خارجه کی وارد مسکو شد؟", {"trip-esfand", "trip-farvardin"}, "مسکو"),
+    # a month singles out one trip
+    ("وزیر امور خارجه در سفر فروردین کی وارد مسکو شد؟", {"trip-farvardin"}, "نهم فروردین"),
+    ("در سفر اسفند چه کسانی وزیر را همراهی کردند؟", {"trip-esfand"}, "سخنگوی"),
+    # only one trip's text answers "how long": one report, not two
+    ("دیدار دو وزیر در مسکو چقدر طول کشید؟", {"trip-esfand"}, "سه ساعت"),
+    # the hamza spelling differs from the text ("هیأتی"), and the question says اسفند
+    ("هیئت وزیر تو اسفند کی به مسکو رسید؟", {"trip-esfand"}, "۲۴ اسفند"),
+]
+
+
+@pytest.mark.parametrize(("question", "articles", "holds"), REPORTS)
+def test_two_reports_only_when_the_question_singles_out_neither(
+    trips_answerer, question, articles, holds
+):
+    answer = trips_answerer.answer(question)
+    assert not answer.abstained, answer.text
+    assert {p.article_id for p in answer.parts} == articles, answer.text
+    assert holds in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "وزیر امور خارجه در سفر به پکن با چه کسی دیدار کرد؟",  # a city no article has
+        "قرارداد خرید گاز در مسکو چه زمانی امضا شد؟",  # an event no article holds
+    ],
+)
+def test_questions_about_what_the_articles_do_not_hold_are_declined(trips_answerer, question):
+    answer = trips_answerer.answer(question)
+    assert answer.abstained, answer.text
+    assert "سفر وزیر امور خارجه" in answer.text  # names what the archive does cover

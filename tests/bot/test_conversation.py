@@ -12,6 +12,10 @@ from bot.conversation import Conversation, ConversationStore, Turn, is_follow_up
         ("وی در آن دیدار چه گفت؟", True),
         ("و بعد از آن؟", True),
         ("همراهان؟", True),
+        ("اون سفر کی تموم شد؟", True),  # chat-style
+        ("بعدش کجا رفت؟", True),
+        ("اونجا با کی دیدار کرد؟", True),
+        ("عراقچی تو سفر پکن با کدوم معاون وزیر دیدار کرد؟", False),
         ("علیرضا حقیقیان چه سمتی دارد؟", False),
         ("رؤسای جمهور دو کشور چگونه با یکدیگر در ارتباط هستند؟", False),
     ],

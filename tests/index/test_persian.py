@@ -35,6 +35,43 @@ SAME_WORD = [
     ("ســلام", "سلام"),
 ]
 
+# Hamza and yeh spellings of one word, as agencies and users write them.
+HAMZA_YEH_SPELLINGS = [
+    ("هیأت", "هیئت", "هيئت", "هیات"),
+    ("هیأتی", "هیئتی"),
+    ("مسئول", "مسؤول", "مسوول"),
+    ("مسئولان", "مسؤولان"),
+    ("رئیس", "رییس", "رييس", "رئيس"),
+    ("رئیس‌جمهور", "رییس‌جمهور", "رئيس‌جمهور"),
+    ("سؤال", "سئوال", "سوال"),
+    ("ارائه", "ارایه"),
+    ("تأثیر", "تاثیر"),
+    ("پائیز", "پاییز"),
+    ("جزئی", "جزیی"),
+    ("رؤسای", "روسای"),
+]
+# Words that must stay apart after folding.
+STILL_DIFFERENT = [("آیین", "این"), ("رئیس", "ریس‌ها"), ("هیأت", "حیات")]
+
+
+@pytest.mark.parametrize("spellings", HAMZA_YEH_SPELLINGS)
+def test_hamza_and_yeh_spellings_meet(spellings):
+    forms = {normalize_for_matching(s) for s in spellings}
+    assert len(forms) == 1, forms
+    assert len({frozenset(matching_tokens(s)) for s in spellings}) == 1
+
+
+@pytest.mark.parametrize(("a", "b"), STILL_DIFFERENT)
+def test_folding_keeps_other_words_apart(a, b):
+    assert normalize_for_matching(a) != normalize_for_matching(b)
+
+
+def test_hamza_folding_matches_a_question_to_the_printed_text():
+    passage = "هیأتی از وزارت خارجه به ریاست رئیس دفتر وزیر وارد مسکو شد."
+    question = "هیئت همراه رییس دفتر کی به مسکو رسید؟"
+    assert {"هیات", "ریس"} <= set(matching_tokens(question)) & set(matching_tokens(passage))
+    assert gold_in_text([["هیئتی"]], passage)
+
 
 @pytest.mark.parametrize(("typed", "printed"), SAME_WORD)
 def test_spellings_meet(typed, printed):

@@ -74,10 +74,10 @@ class UploadHandlers(Sending):
                 report = None
                 if result.articles:
                     # The model (and its tokenizer) serves one thread at a time.
-                    async with self._answer_lock:  # on Milvus through the bot's own kb
-                        write = getattr(self.kb, "add", None) or functools.partial(
-                            update_index, self.kb.index_dir, self.kb.embedder
-                        )
+                    async with self._answer_lock:
+                        write = functools.partial(update_index, self.kb.index_dir, self.kb.embedder)
+                        if self.kb.manifest.get("backend") == "milvus":  # Lite: one client
+                            write = self.kb.add
                         report = await asyncio.to_thread(write, result.articles)
                     await asyncio.to_thread(self.reload_index)
         except Exception as err:

@@ -1,0 +1,233 @@
+"""Train the answer model (bot/models/answer_model.json) from ../shared/eval.
+
+    python bench/train_answer_model.py            # builds var/eval indexes if missing
+
+Two logistic regressions (scikit-learn), trained on the "train" split of
+bot.evaluation.split_of (by article) of pquad_val (answerable and unanswerable
+questions) and of news_dev (chat-style questions on real news):
+
+* the sentence ranker: for each candidate sentence of the top passages, does it hold
+  the gold answer? (questions whose candidates hold no gold answer teach nothing);
+* the decline model: on the ranker's chosen sentence, is the question answerable
+  from the articles? Its threshold keeps answerable questions wrongly declined at
+  or under --max-wrongly-declined on the training split.
+
+The dev seed questions and the extra seed questions are not used. Features are
+computed once per run (a few minutes on 2 cores). Prints the training split's
+figures; held-out figures come from `pasokh eval --split held-out`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.answering import CANDIDATE_PASSAGES, Answerer
+from bot.candidates import sentence_candidates
+from bot.evaluation import is_answerable, select_split
+from bot.ranker import (
+    DECLINE_FEATURES,
+    MODEL_PATH,
+    SENTENCE_FEATURES,
+    decline_features,
+    sentence_features,
+)
+from index.metrics import read_jsonl
+from index.persian import gold_in_text
+
+log = logging.getLogger("train")
+SHARED = ROOT.parent / "shared" / "eval"
+NEWS_WEIGHT = 8.0  # news questions are few but are the way people ask: weigh them up
+
+
+def index_dir_for(articles: Path) -> Path:
+    """The directory `pasokh eval` uses for these articles (var/eval/<set>-<digest>)."""
+    digest = hashlib.sha256(articles.read_bytes()).hexdigest()[:12]
+    return ROOT / "var" / "eval" / f"{articles.parent.name}-{digest}"
+
+
+def open_kb(name: str, articles: Path, index_dir: Path):
+    """The index of a data set's articles, built (or brought up to date) under var/eval."""
+    from index.embedding import Embedder
+    from index.readers import read_paths
+    from index.search import KnowledgeBase
+    from index.settings import IndexSettings
+    from index.store import update_index
+
+    settings = IndexSettings.from_env(str(index_dir))
+    embedder = Embedder(settings.model, settings.cache_dir)
+    log.info("%s: indexing %s into %s (unchanged articles cost nothing)", name, articles, index_dir)
+    update_index(index_dir, embedder, read_paths([articles]).articles)
+    return KnowledgeBase(index_dir, embedder)
+
+
+def gold_of(q: dict) -> list[list[str]]:
+    if "gold_any" in q:
+        return q["gold_any"]
+    return [[a] for a in q.get("answers", [])]
+
+
+def collect(answerer: Answerer, questions: list[dict], weight: float) -> list[dict]:
+    """Features and labels of every question (what the Answerer sees at run time)."""
+    rows = []
+    for i, q in enumerate(questions):
+        passages = answerer.kb.search(q["question"], top_k=8)
+        if not passages:
+            continue
+        question = answerer.read_question(q["question"], passages)
+        if not question.weights:
+            continue
+        candidates = sentence_candidates(
+            answerer.kb, passages[:CANDIDATE_PASSAGES], answerer.vectors
+        )
+        if not candidates:
+            continue
+        x = sentence_features(question, candidates, answerer.article_tokens)
+        gold = gold_of(q)
+        labels = np.array([bool(gold) and gold_in_text(gold, c.text) for c in candidates])
+        rows.append(
+            {"x": x, "y": labels, "answerable": is_answerable(q), "weight": weight,
+             "question": question, "candidates": candidates}
+        )  # fmt: skip
+        if i % 500 == 0:
+            log.info("%d/%d questions", i, len(questions))
+    return rows
+
+
+def fit_linear(x: np.ndarray, y: np.ndarray, w: np.ndarray, c: float) -> dict:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale < 1e-6] = 1.0
+    model = LogisticRegression(C=c, max_iter=2000)
+    model.fit((x - mean) / scale, y, sample_weight=w)
+    return {
+        "mean": mean.tolist(),
+        "scale": scale.tolist(),
+        "coef": model.coef_[0].tolist(),
+        "intercept": float(model.intercept_[0]),
+    }
+
+
+def log_odds(spec: dict, x: np.ndarray) -> np.ndarray:
+    return ((x - np.array(spec["mean"])) / np.array(spec["scale"])) @ np.array(spec["coef"]) + spec[
+        "intercept"
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--shared",
+        type=Path,
+        default=SHARED,
+        help="the shared eval folder (default ../shared/eval)",
+    )
+    parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
+    parser.add_argument("--pquad-unanswerable", type=int, default=600)
+    parser.add_argument(
+        "--pquad-articles", type=int, default=0, help="index only the first N pquad articles"
+    )
+    parser.add_argument("--sets", default="pquad,news_dev", help="data sets to learn from")
+    parser.add_argument("--max-wrongly-declined", type=float, default=0.015)
+    parser.add_argument("--out", type=Path, default=MODEL_PATH)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    started = time.perf_counter()
+
+    pquad_dir, news_dir = args.shared / "pquad_val", args.shared / "news_dev"
+    if not pquad_dir.is_dir() or not news_dir.is_dir():
+        print(f"train_answer_model: {args.shared} has no pquad_val/ and news_dev/", file=sys.stderr)
+        return 2
+    from bot.ranker import untrained_model
+
+    rows: list[dict] = []
+    sets = [
+        ("pquad", pquad_dir, [("questions.jsonl", args.pquad_questions), ("unanswerable.jsonl", args.pquad_unanswerable)], 1.0),
+        ("news_dev", news_dir, [("questions.jsonl", 0)], NEWS_WEIGHT),
+    ]  # fmt: skip
+    for name, folder, files, weight in sets:
+        if name not in args.sets:
+            continue
+        articles = folder / "articles.jsonl"
+        keep = None
+        if name == "pquad" and args.pquad_articles:  # a smaller corpus, for a quick model
+            rows_all = read_jsonl(articles)[: args.pquad_articles]
+            keep = {a["id"] for a in rows_all}
+            small = ROOT / "var" / "train" / f"pquad-{args.pquad_articles}" / "articles.jsonl"
+            small.parent.mkdir(parents=True, exist_ok=True)
+            small.write_text(
+                "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in rows_all),
+                encoding="utf-8",
+            )
+            articles = small
+        kb = open_kb(name, articles, index_dir_for(articles))
+        answerer = Answerer(kb, model=untrained_model())
+        for file, limit in files:
+            questions = select_split(read_jsonl(folder / file), "train")
+            if keep is not None:
+                questions = [
+                    q for q in questions if (q.get("gold_article") or q.get("written_on")) in keep
+                ]
+            if limit:  # a fixed, spread-out sample: every k-th question
+                questions = questions[:: max(1, len(questions) // limit)][:limit]
+            log.info("%s/%s: %d training questions", name, file, len(questions))
+            rows += collect(answerer, questions, weight)
+
+    # 1. the sentence ranker, on questions with at least one right and one wrong sentence
+    usable = [r for r in rows if r["answerable"] and r["y"].any() and not r["y"].all()]
+    x = np.concatenate([r["x"] for r in usable])
+    y = np.concatenate([r["y"] for r in usable])
+    w = np.concatenate([np.full(len(r["y"]), r["weight"] / len(r["y"])) for r in usable])
+    ranker = fit_linear(x, y, w, c=1.0)
+    ranker["features"] = list(SENTENCE_FEATURES)
+    top1 = np.mean([r["y"][np.argmax(log_odds(ranker, r["x"]))] for r in usable])
+    print(
+        f"ranker: {len(usable)} questions, {len(y)} sentences; train top-1 holds gold {100 * top1:.1f}%"
+    )
+
+    # 2. the decline model, on the ranker's choice for every question
+    dx, dy, dw = [], [], []
+    for r in rows:
+        scores = log_odds(ranker, r["x"])
+        best = int(np.argmax(scores))
+        dx.append(decline_features(r["question"], r["candidates"], r["x"], scores, best))
+        dy.append(r["answerable"])
+        dw.append(r["weight"])
+    dx, dy, dw = np.array(dx), np.array(dy), np.array(dw)
+    decline = fit_linear(dx, dy, dw, c=1.0)
+    decline["features"] = list(DECLINE_FEATURES)
+    odds = log_odds(decline, dx)
+    answerable_odds = np.sort(odds[dy])
+    threshold = float(answerable_odds[int(args.max_wrongly_declined * len(answerable_odds))])
+    decline["threshold"] = threshold - 1e-6
+    declined = odds < decline["threshold"]
+    print(
+        f"decline: train answerable wrongly declined {100 * declined[dy].mean():.1f}%, "
+        f"unanswerable declined {100 * declined[~dy].mean():.1f}% ({(~dy).sum()} questions)"
+    )
+    spec = {
+        "trained_by": "bench/train_answer_model.py",
+        "data": "train split (bot.evaluation.split_of) of ../shared/eval/pquad_val and news_dev",
+        "ranker": ranker,
+        "decline": decline,
+        "parallel_margin": 1.0,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(spec, indent=1) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

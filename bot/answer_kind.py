@@ -1,0 +1,158 @@
+"""The kind of fact a question asks for, and the facts of each kind a sentence carries.
+
+A sentence answers "when" only if it holds a date or a time that the question does
+not already hold; a sentence that merely restates the question holds none. Both
+sides are read in the matching form (index.persian.normalize_for_matching: ZWNJ
+removed, digits ASCII, "هشتم فروردین" → "8 فروردین"), so written and chat-style
+spellings ("کدوم", "چیه", "کجاست", "تو" for "در") meet. Regexes rather than a
+tagger: hazm's tagger has no named-entity layer, and these few patterns are cheap
+enough to run on every candidate sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from index.persian import GREGORIAN_MONTHS, JALALI_MONTHS, MONTH_VARIANTS, normalize_for_matching
+
+WHEN, HOW_MANY, HOW_LONG, WHO, WHERE, WHY, POST, SIGNED, OTHER = (
+    "when", "how_many", "how_long", "who", "where", "why", "post", "signed", "other",
+)  # fmt: skip
+KINDS = (WHEN, HOW_MANY, HOW_LONG, WHO, WHERE, WHY, POST, SIGNED)
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + pattern + r")(?!\w)")
+
+
+# -- what the question asks --------------------------------------------------------------
+_UNITS = r"ساعت|دقیقه|روز|هفته|ماه|سال|قرن|دهه|ثانیه"
+_ASKS = [
+    (HOW_LONG, _re(rf"چند (?:{_UNITS})(?! (?:پیش|قبل|بعد|دیگر))|چقدر طول|چه مدت\w*|طول کشید\w*|"
+                   r"مدت \w+ چقدر|چند وقت")),
+    (POST, _re(r"چه سمتی|چه سمت|سمت \w+ چیست|سمتش|چه مقامی|چه پستی|چه عنوانی|چه منصبی|"
+               r"سمت(?:ش)? چیه|چکاره")),
+    (SIGNED, _re(r"(?:چه|کدام|کدوم) (?:توافق|قرارداد|سند|تفاهمنامه|موافقتنامه|اسناد|معاهده)\w*|"
+                 r"چه چیزی (?:را |رو )?امضا|چی (?:را |رو )?امضا")),
+    (WHEN, _re(r"چه زمانی|چه وقتی?|چه روزی?|چه تاریخی?|چه سالی?|چه ماهی?|چه ساعتی?|"
+               r"(?:کدام|کدوم) (?:روز|سال|ماه|تاریخ|ساعت)\w*|چندم|تاریخ \w+ چیست|از کی|تا کی|"
+               r"چه موقع|(?<!با )(?<!به )(?<!از )(?<!توسط )کی(?=(?: \w+){0,4} (?:رسید|وارد|سفر|برگزار|انجام|شروع|اغاز|اغازید|رفت|امد|اومد|"
+               r"میاد|میره|میرود|میاید|بازگشت|برگشت|ترک|امضا شد|منتشر|تاسیس|متولد|درگذشت|"
+               r"قراره|قرار است|خواهد|تمام|پایان))")),
+    (WHY, _re(r"چرا|به چه منظور\w*|با چه (?:هدف|منظور|انگیزه)\w*|هدف \w+ چه|هدف(?:ش)?(?: \w+){0,3} (?:چیست|چیه|چه بود|چی بود|چی)|"
+              r"به چه (?:دلیل|علت)\w*|برای چه|علت \w+|دلیل \w+|به چه خاطر|واسه چی|برای چی")),
+    (WHO, _re(r"چه کسی|چه کسانی|چه کسایی|کیست|کیستند|کیه|کیا|چه افرادی|(?:کدام|کدوم) (?:افراد|شخص|فرد)\w*|"
+              r"چه شخصی|چه شخصیتی|چه مقاماتی|(?:با|به|از|توسط|برای) کی|کی (?:بود|است|هست|بودند|گفت)|"
+              r"نام \w+ (?:کیست|چیست|چه بود)|(?:کدام|کدوم) (?:مقام|وزیر|مسول|نماینده|معاون|سفیر|ریس|رهبر|فرمانده|سخنگو|همتا)\w*")),
+    (WHERE, _re(r"کجا\w*|(?:کدام|کدوم|چه) (?:شهر|کشور|استان|مکان|محل|منطقه|پایتخت|کشورها)\w*|"
+                r"در چه (?:جایی|مکانی)|کجای")),
+    (HOW_MANY, _re(r"چند\w*|چقدر\w*|چه (?:میزان|تعداد|مقدار|مبلغ|اندازه|حجم)\w*|چه قدر")),
+    (WHO, _re(r"کی")),  # colloquial "کی" that is not "when" (tested above) asks "who"
+]  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def question_kind(question: str) -> str:
+    """The one kind of fact the question asks for, or OTHER ("چیست", "چه موضوعی")."""
+    text = normalize_for_matching(question)
+    for kind, pattern in _ASKS:
+        if pattern.search(text):
+            return kind
+    return OTHER
+
+
+# -- what a sentence holds ----------------------------------------------------------------
+_MONTHS = "|".join(
+    sorted({*JALALI_MONTHS, *GREGORIAN_MONTHS, *MONTH_VARIANTS}, key=len, reverse=True)
+)
+_NUMBER_WORDS = (
+    r"یک|دو|سه|چهار|پنج|شش|هفت|هشت|نه|ده|یازده|دوازده|سیزده|چهارده|پانزده|شانزده|هفده|"
+    r"هجده|نوزده|بیست|سی|چهل|پنجاه|شصت|هفتاد|هشتاد|نود|صد|دویست|سیصد|پانصد|هزار|میلیون|"
+    r"میلیارد|نیم|دهها|صدها|هزاران|میلیونها|دوجین"
+)
+_NUMBER = rf"\d+(?:[.,/]\d+)*|{_NUMBER_WORDS}"
+_WEEKDAYS = r"شنبه|یکشنبه|دوشنبه|سهشنبه|چهارشنبه|پنجشنبه|جمعه|ادینه"
+_DAY_PARTS = (
+    r"بامداد|صبح|صبحگاه|ظهر|بعدازظهر|عصر|شب|شامگاه|غروب|نیمهشب|امروز|دیروز|فردا|امشب|دیشب|پریروز"
+)
+_POSTS = (
+    r"وزیر|وزرای|ریس|روسای|ریاست|سخنگو|سخنگوی|معاون|معاونان|سفیر|سفرای|نماینده|نمایندگان|دبیر|"
+    r"دبیرکل|مدیر|مدیرکل|مدیرعامل|فرمانده|رهبر|نخستوزیر|ریسجمهور|ریسجمهوری|پادشاه|شاه|امیر|"
+    r"ولیعهد|سلطان|صدراعظم|مشاور|دستیار|همتای|همتا|سرپرست|بنیانگذار|مسول|مسولان|مقام|مقامات|"
+    r"استاندار|فرماندار|شهردار|رییس|دادستان|قاضی|ژنرال|سرلشکر|سردار|سرتیپ|دریادار|ایتالله|"
+    r"حجتالاسلام|اقای|خانم|دکتر|مهندس|پروفسور|نویسنده|شاعر|بازیگر|کارگردان|خواننده|ورزشکار|"
+    r"بازیکن|مربی|سرمربی|پیامبر|امام|خلیفه|فیلسوف|دانشمند|نقاش|اهنگساز|پدر|فرزند|همسر"
+)
+_SPEECH = r"گفت|افزود|اظهار داشت|اعلام کرد|تصریح کرد|خاطرنشان کرد|تاکید کرد|اظهار کرد|نوشت"
+_PLACES = (
+    r"شهر|کشور|استان|پایتخت|منطقه|جزیره|کاخ|هتل|فرودگاه|مقر|ساختمان|دانشگاه|سالن|روستا|بندر|"
+    r"قاره|رود|رودخانه|کوه|دریا|خلیج|اقیانوس|ایالت|بخش|محله|خیابان|میدان|تهران|مسکو|پکن|"
+    r"واشنگتن|لندن|پاریس|برلین|رم|توکیو|دهلی|بغداد|دمشق|بیروت|ریاض|دوحه|ابوظبی|دبی|انکارا|"
+    r"استانبول|کابل|اسلاماباد|باکو|ایروان|تفلیس|عشقاباد|تاشکند|بیشکک|"
+    r"استانه|نیویورک|ژنو|وین|بروکسل|مادرید|لیسبون|اتن|قاهره|الجزیره|تونس|طرابلس|صنعا|مسقط|"
+    r"منامه|کویت|امان|اورشلیم|قدس|جاکارتا|کوالالامپور|بانکوک|سئول|سیول|هانوی|مانیل|کانبرا|"
+    r"اتاوا|برازیلیا|کاراکاس|هاوانا|مکزیکوسیتی|ایران|روسیه|چین|امریکا|عراق|سوریه|لبنان|ترکیه|"
+    r"عربستان|قطر|عمان|امارات|پاکستان|افغانستان|هند|ژاپن|المان|فرانسه|انگلیس|بریتانیا|ایتالیا|"
+    r"اسپانیا|اتریش|سویس|بلژیک|اندونزی|مالزی|اذربایجان|ارمنستان|گرجستان|ترکمنستان|ازبکستان|"
+    r"تاجیکستان|قزاقستان|قرقیزستان|مصر|اردن|یمن|بحرین|کره|ونزویلا|کوبا|برزیل|کانادا|استرالیا|"
+    r"اروپا|اسیا|افریقا|ناپل|مشهد|اصفهان|شیراز|تبریز|قم|کرمان|یزد|اهواز|رشت|کرج"
+)
+_REASONS = (
+    r"برای|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
+    r"به سبب|در پی|بهمنظور|درخصوص|در خصوص|درباره|پیرامون|جهت|تا"
+)
+_SIGNED = (
+    r"توافق\w*|تفاهمنامه\w*|قرارداد\w*|سند|اسناد|موافقتنامه\w*|یادداشت تفاهم|بیانیه\w*|امضا\w*|"
+    r"معاهده\w*|پروتکل\w*|پیمان\w*"
+)
+_FACTS = {
+    WHEN: re.compile(
+        rf"(?<!\w)(?:\d+ )?(?:{_MONTHS})(?: ماه)?(?: (?:سال )?\d{{2,4}})?(?!\w)|(?<!\d)(?:1[34]\d\d|19\d\d|20\d\d)(?!\d)|"
+        rf"(?<!\w)(?:{_WEEKDAYS})(?: (?:{_DAY_PARTS}))?(?!\w)|(?<!\w)(?:{_DAY_PARTS})(?!\w)|ساعت \d+(?::\d+)?|"
+        rf"(?:هفته|ماه|سال|روز)(?:های)? (?:گذشته|اینده|اخیر|قبل|پیش|بعد)|(?:قرن|دهه) \w+"
+    ),
+    HOW_MANY: re.compile(
+        rf"(?<!\w)(?:{_NUMBER})(?:\s(?:درصد|برابر|هزار|میلیون|میلیارد|تن|نفر|دلار|ریال|تومان|یورو))*(?!\w)"
+    ),
+    HOW_LONG: re.compile(
+        rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
+    ),
+    WHO: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)"),
+    POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,2}}"),
+    WHERE: re.compile(rf"(?<!\w)(?:{_PLACES})(?!\w)"),
+    WHY: re.compile(rf"(?<!\w)(?:{_REASONS})(?!\w)(?:\s\w+){{0,3}}"),
+    SIGNED: re.compile(rf"(?<!\w)(?:{_SIGNED})(?:\s\w+){{0,3}}"),
+}
+
+
+_FILLERS = frozenset("ماه سال روز در و به از که را".split())
+
+
+@lru_cache(maxsize=50_000)
+def sentence_facts(sentence: str) -> dict[str, frozenset[str]]:
+    """For each kind, the fact mentions of that kind found in the sentence."""
+    text = normalize_for_matching(sentence)
+    return {
+        kind: frozenset(m.group().strip() for m in pattern.finditer(text))
+        for kind, pattern in _FACTS.items()
+    }
+
+
+def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
+    """Facts of the asked kind in the sentence that the question does not already hold.
+
+    A mention counts as held when the question contains it, so "… در اسفند …" asked
+    of a sentence saying "اسفند" is no new date, while "8 فروردین" is.
+    """
+    if kind == OTHER:
+        return frozenset()
+    asked = set(normalize_for_matching(question).split()) | _FILLERS
+    return frozenset(
+        f for f in sentence_facts(sentence)[kind] if any(w not in asked for w in f.split())
+    )
+
+
+def carries_asked_fact(kind: str, sentence: str, question: str) -> bool:
+    """True when the sentence adds a fact of the asked kind; any sentence can answer OTHER."""
+    return kind == OTHER or bool(new_facts(kind, sentence, question))

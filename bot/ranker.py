@@ -1,0 +1,224 @@
+"""The learned sentence ranker and decline model: features, and the model that weighs them.
+
+Both are logistic regressions trained by bench/train_answer_model.py on PQuAD and on
+the news development set (train split by article), stored as plain coefficients in
+bot/models/answer_model.json: no pickle, loaded once per process, scored with numpy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from bot.answer_kind import KINDS, OTHER, carries_asked_fact, new_facts
+from bot.candidates import Candidate
+from index.persian import content_words, matching_tokens
+
+MODEL_PATH = Path(__file__).resolve().parent / "models" / "answer_model.json"
+
+SENTENCE_FEATURES = (
+    "cosine", "cosine_gap", "passage_rank_inv", "passage_score_rel", "coverage_sentence",
+    "coverage_passage", "coverage_article", "coverage_gap", "bigram_overlap",
+    "kind_asked", "asked_fact", "asked_fact_count", "novelty", "log_length", "first_sentence",
+    "neighbour_has_fact", "restatement", "list_commas",
+    *(f"asked_fact_{kind}" for kind in KINDS),
+)  # fmt: skip
+DECLINE_FEATURES = (
+    "best_probability", "best_lead", "best_cosine", "top_coverage", "best_passage_coverage",
+    "best_article_coverage", "missing_rare_weight", "best_asked_fact", "kind_asked",
+    "log_content_words", "best_sentence_coverage", "best_neighbour_fact",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Question:
+    """What the ranker needs to know about the question."""
+
+    text: str
+    kind: str
+    vector: np.ndarray
+    weights: dict[str, float]  # IDF of its content stems
+    top_coverage: float  # share of its weight in the top passages
+    is_list: bool
+
+
+def coverage_of(weights: dict[str, float], tokens: set[str] | frozenset[str]) -> float:
+    """Share of the question's weight whose words (or glued compounds) are among the tokens."""
+    total = sum(weights.values())
+    if total <= 0:
+        return 1.0
+    found = sum(
+        w
+        for t, w in weights.items()
+        if t in tokens
+        or (len(t) >= 2 and any(x != t and (x.startswith(t) or x.endswith(t)) for x in tokens))
+    )
+    return found / total
+
+
+@lru_cache(maxsize=50_000)
+def text_tokens(text: str) -> frozenset[str]:
+    return frozenset(matching_tokens(text))
+
+
+def passage_tokens(passage) -> frozenset[str]:
+    """A passage's tokens with its article's title: the words around a sentence."""
+    return text_tokens(passage.title + " " + passage.text)
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
+    words = content_words(text)
+    return set(itertools.pairwise(words))
+
+
+def sentence_features(
+    question: Question, candidates: list[Candidate], article_tokens
+) -> np.ndarray:
+    """One row of SENTENCE_FEATURES per candidate; `article_tokens(id)` gives an article's tokens."""
+    n = len(candidates)
+    x = np.zeros((n, len(SENTENCE_FEATURES)), dtype=np.float32)
+    if not n:
+        return x
+    cosines = np.array([float(c.vector @ question.vector) for c in candidates])
+    top_score = max(c.passage.score for c in candidates) or 1.0
+    q_tokens = text_tokens(question.text)
+    q_bigrams = _bigrams(question.text)
+    asked = question.kind != OTHER
+    facts = [
+        carries_asked_fact(question.kind, c.text, question.text) if asked else False
+        for c in candidates
+    ]
+    coverages = []
+    passage_covs: dict[tuple[str, int], float] = {}
+    article_covs: dict[str, float] = {}
+    for i, c in enumerate(candidates):
+        s_tokens = text_tokens(c.text)
+        own = coverage_of(question.weights, s_tokens)
+        coverages.append(own)
+        key = (c.passage.article_id, c.passage.start)
+        if key not in passage_covs:
+            passage_covs[key] = coverage_of(question.weights, passage_tokens(c.passage))
+        if c.passage.article_id not in article_covs:
+            article_covs[c.passage.article_id] = coverage_of(
+                question.weights, article_tokens(c.passage.article_id)
+            )
+        passage_cov, article_cov = passage_covs[key], article_covs[c.passage.article_id]
+        s_bigrams = _bigrams(c.text)
+        neighbours = [
+            j for j, o in enumerate(candidates)
+            if o.passage is c.passage and abs(o.position - c.position) == 1
+        ]  # fmt: skip
+        n_new = len(new_facts(question.kind, c.text, question.text)) if asked else 0
+        x[i, :18] = (
+            cosines[i],
+            cosines[i] - cosines.max(),
+            1.0 / c.rank,
+            c.passage.score / top_score,
+            own,
+            passage_cov,
+            article_cov,
+            0.0,
+            len(q_bigrams & s_bigrams) / max(len(q_bigrams), 1),
+            float(asked),
+            float(facts[i]),
+            math.log1p(n_new),
+            len(s_tokens - q_tokens) / max(len(s_tokens), 1),
+            math.log(max(len(c.text), 10)),
+            float(c.position == 0),
+            float(any(facts[j] for j in neighbours)),
+            float(asked and not facts[i]) * own,
+            math.log1p(c.text.count("،") + c.text.count(",")) * question.is_list,
+        )
+        if asked:
+            x[i, 18 + KINDS.index(question.kind)] = float(facts[i])
+    x[:, 7] = np.array(coverages) - max(coverages)
+    return x
+
+
+def decline_features(
+    question: Question, candidates: list[Candidate], x: np.ndarray, scores: np.ndarray, best: int
+) -> np.ndarray:
+    """One row of DECLINE_FEATURES for the chosen sentence `best`."""
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    order = np.sort(scores)[::-1]
+    lead = float(order[0] - order[1]) if len(order) > 1 else 5.0
+    total = sum(question.weights.values()) or 1.0
+    best_c = candidates[best]
+    around = passage_tokens(best_c.passage)
+    missing = [w for t, w in question.weights.items() if coverage_of({t: w}, around) == 0]
+    return np.array(
+        [
+            1 / (1 + math.exp(-float(scores[best]))),
+            min(lead, 5.0),
+            x[best, col["cosine"]],
+            question.top_coverage,
+            x[best, col["coverage_passage"]],
+            x[best, col["coverage_article"]],
+            max(missing, default=0.0) / total,
+            x[best, col["asked_fact"]],
+            x[best, col["kind_asked"]],
+            math.log1p(len(question.weights)),
+            x[best, col["coverage_sentence"]],
+            x[best, col["neighbour_has_fact"]],
+        ],
+        dtype=np.float32,
+    )
+
+
+class LinearModel:
+    """Standardize, then a dot product: a logistic regression's log-odds."""
+
+    def __init__(self, spec: dict, names: tuple[str, ...]) -> None:
+        if tuple(spec["features"]) != names:
+            raise ValueError(f"{MODEL_PATH}: features differ from the code; retrain the model")
+        self.mean = np.array(spec["mean"], dtype=np.float32)
+        self.scale = np.array(spec["scale"], dtype=np.float32)
+        self.coef = np.array(spec["coef"], dtype=np.float32)
+        self.intercept = float(spec["intercept"])
+        self.threshold = float(spec.get("threshold", 0.0))
+
+    def log_odds(self, x: np.ndarray) -> np.ndarray:
+        return ((x - self.mean) / self.scale) @ self.coef + self.intercept
+
+
+@dataclass(frozen=True)
+class AnswerModel:
+    ranker: LinearModel
+    decline: LinearModel  # its threshold: answer when the log-odds reach it
+    parallel_margin: float  # a second report's sentence within this many log-odds of the first
+
+
+def _zero_spec(names: tuple[str, ...]) -> dict:
+    n = len(names)
+    return {"features": list(names), "mean": [0.0] * n, "scale": [1.0] * n, "coef": [0.0] * n,
+            "intercept": 0.0}  # fmt: skip
+
+
+def untrained_model() -> AnswerModel:
+    """All weights zero: what the training script computes features with."""
+    return AnswerModel(
+        LinearModel(_zero_spec(SENTENCE_FEATURES), SENTENCE_FEATURES),
+        LinearModel(_zero_spec(DECLINE_FEATURES), DECLINE_FEATURES),
+        1.0,
+    )
+
+
+@lru_cache(maxsize=2)
+def load_model(path: Path = MODEL_PATH) -> AnswerModel:
+    """The committed model, read once per process."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(
+            f"{path}: no answer model; train it: python bench/train_answer_model.py"
+        )
+    spec = json.loads(Path(path).read_text(encoding="utf-8"))
+    return AnswerModel(
+        LinearModel(spec["ranker"], SENTENCE_FEATURES),
+        LinearModel(spec["decline"], DECLINE_FEATURES),
+        float(spec.get("parallel_margin", 1.0)),
+    )

@@ -1,0 +1,173 @@
+"""The catalog: articles and chunks in one SQLite file, updated in place (WAL).
+
+Every row carries the generation that added it and, once replaced or removed,
+the generation that removed it. A reader pinned to generation ``g`` sees exactly
+the rows alive at ``g``, so writers change the file in place while readers on an
+older version keep a consistent view (multi-version rows instead of copies).
+A write is one transaction; rows of a generation that never became live (the
+writer crashed before CURRENT moved) are rolled back by the next writer.
+Rows dead in every kept version are deleted by ``collect``.
+
+Chunk texts are not stored twice: a chunk is a span of its article's text, read
+with ``substr`` when a passage is shown. The ``sentences`` table is where
+per-sentence vectors of a chunk go (filled by the answer-side work, issue 9).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+CATALOG = "catalog.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    rev INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL,
+    title TEXT NOT NULL,
+    text TEXT NOT NULL,
+    sources TEXT NOT NULL,
+    url TEXT NOT NULL,
+    published TEXT NOT NULL,
+    path TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    added_gen INTEGER NOT NULL,
+    removed_gen INTEGER
+);
+CREATE INDEX IF NOT EXISTS articles_id ON articles(id, added_gen);
+CREATE INDEX IF NOT EXISTS articles_removed ON articles(removed_gen);
+CREATE TABLE IF NOT EXISTS chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    rev INTEGER NOT NULL REFERENCES articles(rev),
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_rev ON chunks(rev);
+CREATE TABLE IF NOT EXISTS sentences (
+    chunk_id INTEGER NOT NULL,
+    position INTEGER NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    vector BLOB,
+    PRIMARY KEY (chunk_id, position)
+) WITHOUT ROWID;
+"""
+
+ALIVE = "a.added_gen <= :gen AND (a.removed_gen IS NULL OR a.removed_gen > :gen)"
+
+
+def connect(index_dir: Path, readonly: bool = False) -> sqlite3.Connection:
+    """WAL lets readers go on while the single writer commits."""
+    path = Path(index_dir) / CATALOG
+    if readonly:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        db.execute("PRAGMA query_only = ON")
+        return db
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.execute("PRAGMA synchronous = FULL")
+    db.executescript(_SCHEMA)
+    return db
+
+
+def roll_back_unpublished(db: sqlite3.Connection, live_gen: int) -> None:
+    """Undo a generation whose writer died before it became live."""
+    db.execute("BEGIN IMMEDIATE")
+    stale = "SELECT rev FROM articles WHERE added_gen > ?"
+    db.execute(f"DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE rev IN ({stale}))", (live_gen,))  # fmt: skip
+    db.execute(f"DELETE FROM chunks WHERE rev IN ({stale})", (live_gen,))
+    db.execute("DELETE FROM articles WHERE added_gen > ?", (live_gen,))
+    db.execute("UPDATE articles SET removed_gen = NULL WHERE removed_gen > ?", (live_gen,))
+    db.execute("COMMIT")
+
+
+def alive_hashes(
+    db: sqlite3.Connection, gen: int, ids: Iterable[str]
+) -> dict[str, tuple[int, str]]:
+    """id -> (rev, content hash) for the given ids alive at ``gen``."""
+    out: dict[str, tuple[int, str]] = {}
+    ids = list(dict.fromkeys(ids))
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        rows = db.execute(
+            f"SELECT a.id, a.rev, a.content_hash FROM articles a WHERE a.id IN ({marks})"
+            " AND a.added_gen <= ? AND (a.removed_gen IS NULL OR a.removed_gen > ?)",
+            (*part, gen, gen),
+        )
+        for article_id, rev, digest in rows:
+            out[article_id] = (rev, digest)
+    return out
+
+
+def retire(db: sqlite3.Connection, revs: list[int], gen: int) -> list[int]:
+    """Mark article revisions dead from ``gen`` on; returns their chunk ids (tombstones)."""
+    dead: list[int] = []
+    for i in range(0, len(revs), 500):
+        part = revs[i : i + 500]
+        marks = ",".join("?" * len(part))
+        db.execute(f"UPDATE articles SET removed_gen = ? WHERE rev IN ({marks})", (gen, *part))
+        dead += [r[0] for r in db.execute(f"SELECT id FROM chunks WHERE rev IN ({marks})", part)]
+    return dead
+
+
+def insert_article(db: sqlite3.Connection, article, digest: str, now: str, gen: int) -> int:
+    cursor = db.execute(
+        "INSERT INTO articles (id, title, text, sources, url, published, path, content_hash,"
+        " added_at, added_gen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            article.id, article.title, article.text,
+            json.dumps(article.sources, ensure_ascii=False), article.url,
+            article.published, article.path, digest, now, gen,
+        ),
+    )  # fmt: skip
+    return int(cursor.lastrowid)
+
+
+def insert_chunks(db: sqlite3.Connection, rev: int, chunks) -> list[int]:
+    """Chunk ids are never reused (AUTOINCREMENT), so a tombstone names one chunk forever."""
+    ids = []
+    for c in chunks:
+        cursor = db.execute(
+            "INSERT INTO chunks (rev, position, start, end) VALUES (?, ?, ?, ?)",
+            (rev, c.position, c.start, c.end),
+        )
+        ids.append(int(cursor.lastrowid))
+    return ids
+
+
+def counts(db: sqlite3.Connection, gen: int) -> tuple[int, int]:
+    (articles,) = db.execute(
+        f"SELECT COUNT(*) FROM articles a WHERE {ALIVE}", {"gen": gen}
+    ).fetchone()
+    (chunks,) = db.execute(
+        f"SELECT COUNT(*) FROM chunks c JOIN articles a ON a.rev = c.rev WHERE {ALIVE}",
+        {"gen": gen},
+    ).fetchone()
+    return int(articles), int(chunks)
+
+
+def alive_chunks(db: sqlite3.Connection, gen: int):
+    """(chunk id, title, chunk text) of every chunk alive at ``gen``, in id order."""
+    return db.execute(
+        "SELECT c.id, a.title, substr(a.text, c.start + 1, c.end - c.start) FROM chunks c"
+        f" JOIN articles a ON a.rev = c.rev WHERE {ALIVE} ORDER BY c.id",
+        {"gen": gen},
+    )
+
+
+def collect(db: sqlite3.Connection, oldest_kept_gen: int) -> None:
+    """Delete rows that no kept version can see any more."""
+    dead = "SELECT rev FROM articles WHERE removed_gen IS NOT NULL AND removed_gen <= ?"
+    db.execute("BEGIN IMMEDIATE")
+    db.execute(f"DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE rev IN ({dead}))", (oldest_kept_gen,))  # fmt: skip
+    db.execute(f"DELETE FROM chunks WHERE rev IN ({dead})", (oldest_kept_gen,))
+    db.execute(
+        "DELETE FROM articles WHERE removed_gen IS NOT NULL AND removed_gen <= ?",
+        (oldest_kept_gen,),
+    )
+    db.execute("COMMIT")

@@ -1,0 +1,105 @@
+"""The kind of fact a question asks for, and whether a sentence adds one (sentences written here)."""
+
+import pytest
+
+from bot.answer_kind import (
+    HOW_LONG,
+    HOW_MANY,
+    OTHER,
+    POST,
+    SIGNED,
+    WHEN,
+    WHERE,
+    WHO,
+    WHY,
+    carries_asked_fact,
+    question_kind,
+)
+
+QUESTION_KINDS = [
+    ("وزیر خارجه چه زمانی به مسکو رسید؟", WHEN),
+    ("وزیر کی به مسکو رسید؟", WHEN),  # colloquial کی before an arrival: when
+    ("نشست سران کی برگزار میشه؟", WHEN),
+    ("قرارداد در چه تاریخی امضا شد؟", WHEN),
+    ("سفر تو کدوم روز بود؟", WHEN),
+    ("کی گفت مذاکرات ادامه دارد؟", WHO),  # کی before a saying verb: who
+    ("با کی دیدار کرد؟", WHO),
+    ("هیئت همراه وزیر کیا بودن؟", WHO),
+    ("چه کسی این خبر را اعلام کرد؟", WHO),
+    ("عراقچی تو پکن با کدوم معاون وزیر خارجه دیدار کرد؟", WHO),
+    ("مذاکرات چقدر طول کشید؟", HOW_LONG),
+    ("دیدار دو وزیر چند ساعت طول کشید؟", HOW_LONG),
+    ("چند نفر در این حادثه زخمی شدند؟", HOW_MANY),
+    ("حجم مبادلات تجاری چقدره؟", HOW_MANY),
+    ("توافقنامه در کدوم شهر امضا شد؟", WHERE),
+    ("اجلاس بعدی کجاست؟", WHERE),
+    ("وزیر چرا به پکن رفت؟", WHY),
+    ("هدف سفر چی بود؟", WHY),
+    ("این سفر به چه منظوری انجام شد؟", WHY),
+    ("علیرضا حقیقیان چه سمتی دارد؟", POST),
+    ("دو کشور چه قراردادهایی امضا کردند؟", SIGNED),
+    ("تو این سفر چی امضا شد؟", SIGNED),
+    ("نام رسمی این بازی‌ها چیست؟", OTHER),
+]
+
+
+@pytest.mark.parametrize(("question", "kind"), QUESTION_KINDS)
+def test_question_kind(question, kind):
+    assert question_kind(question) == kind
+
+
+# (question, a sentence that adds the asked fact, a sentence that restates the question)
+ADDS_VERSUS_RESTATES = [
+    (
+        "وزیر خارجه کی به مسکو رسید؟",
+        "وزیر خارجه در ساعات پایانی سه شنبه شب هشتم فروردین ماه وارد مسکو شد.",
+        "وزیر خارجه برای دیدار با همتای روس خود وارد مسکو شد.",
+    ),
+    (
+        "ایران و عمان توافقنامه همکاری را در کدام شهر امضا کردند؟",
+        "این توافقنامه روز دوشنبه در مسقط به امضای دو طرف رسید.",
+        "ایران و عمان توافقنامه همکاری را امضا کردند.",
+    ),
+    (
+        "دیدار دو وزیر چقدر طول کشید؟",
+        "گفت‌وگوی دو وزیر سه ساعت به درازا کشید.",
+        "دیدار دو وزیر در فضایی صمیمانه برگزار شد.",
+    ),
+    (
+        "چه کسی پایان مذاکرات را اعلام کرد؟",
+        "سخنگوی وزارت خارجه پایان مذاکرات را اعلام کرد.",
+        "پایان مذاکرات اعلام شد.",
+    ),
+    (
+        "حجم تجارت دو کشور چقدر افزایش یافت؟",
+        "حجم تجارت دو کشور ۳.۵ برابر شد.",
+        "حجم تجارت دو کشور افزایش یافت.",
+    ),
+    (
+        "وزیر به چه منظور به پکن سفر کرد؟",
+        "وزیر برای رایزنی درباره پرونده هسته‌ای به پکن سفر کرد.",
+        "وزیر به پکن سفر کرد.",
+    ),
+    (
+        "در این سفر چه اسنادی امضا شد؟",
+        "در این سفر سه تفاهم‌نامه همکاری در زمینه انرژی امضا شد.",
+        "این سفر با استقبال رسمی آغاز شد.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "adds", "restates"), ADDS_VERSUS_RESTATES)
+def test_a_sentence_must_add_the_asked_fact(question, adds, restates):
+    kind = question_kind(question)
+    assert carries_asked_fact(kind, adds, question)
+    assert not carries_asked_fact(kind, restates, question)
+
+
+def test_a_date_the_question_already_names_is_no_new_fact():
+    question = "وزیر در هشتم فروردین کی به مسکو رسید؟"
+    assert not carries_asked_fact(WHEN, "وزیر هشتم فروردین ماه به مسکو رفت.", question)
+    assert carries_asked_fact(WHEN, "وزیر هشتم فروردین ماه ساعت ۲۳ به مسکو رسید.", question)
+
+
+def test_any_sentence_can_answer_a_question_of_no_particular_kind():
+    assert carries_asked_fact(OTHER, "برجام موضوع گفت‌وگو بود.", "موضوع گفت‌وگو چه بود؟")

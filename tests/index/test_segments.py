@@ -1,0 +1,74 @@
+"""BM25 over segments equals one bm25s index over everything; merges keep results."""
+
+import numpy as np
+import pytest
+
+from index.lexical import LEXICAL_B, LEXICAL_K1, Lexical, Postings, write_postings
+from index.persian import matching_tokens
+from index.segments import Segment, merge, plan_merge, write_segment
+
+DOCS = [
+    "وزیر امور خارجه ایران در مسکو با لاوروف دیدار کرد.",
+    "رئیس‌جمهور در نشست سران شانگهای سخنرانی کرد.",
+    "همکاری‌های دفاعی ایران و روسیه گسترش می‌یابد.",
+    "حجم تبادل تجاری دو کشور ۳.۵ برابر شد.",
+    "وزیر نفت درباره صادرات گاز به ترکیه گفت‌وگو کرد.",
+    "سفر وزیر امور خارجه به پکن و دیدار با همتای چینی.",
+]
+QUERIES = ["وزیر امور خارجه کجا رفت؟", "همکاری دفاعی روسیه", "صادرات گاز", "تبادل تجاری"]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_segments_score_like_one_bm25s_index(tmp_path, query):
+    import bm25s
+
+    tokens = [matching_tokens(d) for d in DOCS]
+    reference = bm25s.BM25(k1=LEXICAL_K1, b=LEXICAL_B)
+    reference.index(tokens, show_progress=False)
+    q = [t for t in matching_tokens(query, question=True) if t in reference.vocab_dict]
+    expected = reference.get_scores(q)
+    postings = []
+    for part, (start, end) in enumerate([(0, 2), (2, 5), (5, 6)]):  # three segments
+        folder = tmp_path / str(part)
+        folder.mkdir()
+        write_postings(folder, tokens[start:end])
+        postings.append(Postings(folder))
+    lexical = Lexical(postings, len(DOCS))
+    got = np.concatenate(
+        [
+            s if (s := lexical.scores(i, q)) is not None else np.zeros(len(p.doclen))
+            for i, p in enumerate(postings)
+        ]
+    )
+    assert np.allclose(got, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("sizes", "exact", "dead", "expected"),
+    [
+        ([100, 10, 10], [True, True, True], [0, 0, 0], []),  # few, small: leave them
+        ([10] * 9, [True] * 9, [0] * 9, [0, 1]),  # over MAX_SEGMENTS: the two smallest
+        ([60_000, 100], [False, True], [20_000, 0], [0]),  # a third deleted: rewrite it
+        ([60_000, 30_000, 30_000], [False, True, True], [0, 0, 0], [1, 2]),  # exact ones grew
+    ],
+)
+def test_merge_plan(sizes, exact, dead, expected):
+    entries = [{"chunks": n, "dense": {"exact": e}} for n, e in zip(sizes, exact, strict=True)]
+    assert plan_merge(entries, dead) == expected
+
+
+def test_merge_drops_dead_and_keeps_scores(tmp_path):
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((len(DOCS), 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    tokens = [matching_tokens(d) for d in DOCS]
+    a = write_segment(tmp_path, np.arange(1, 4), vectors[:3], tokens[:3])
+    b = write_segment(tmp_path, np.arange(4, 7), vectors[3:], tokens[3:])
+    segments = [Segment(tmp_path, a), Segment(tmp_path, b)]
+    merged = Segment(tmp_path, merge(tmp_path, segments, [np.array([1]), np.array([], int)]))
+    assert merged.ids.tolist() == [1, 3, 4, 5, 6]  # chunk 2 was deleted
+    assert np.allclose(merged.vectors, vectors[[0, 2, 3, 4, 5]], atol=1e-3)
+    alone = Lexical([merged.postings], 5)
+    q = matching_tokens("وزیر امور خارجه", question=True)
+    scores = alone.scores(0, q)
+    assert scores[0] > 0 and scores[4] > 0 and scores[1] == 0  # docs 1 and 6 mention the minister
