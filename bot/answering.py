@@ -71,6 +71,7 @@ class AnswerPart:
     date: str
     passage: Passage
     score: float
+    url: str = ""  # the article's (canonical) URL; "" for an article read from a file
 
     def as_dict(self) -> dict:
         return {
@@ -79,6 +80,7 @@ class AnswerPart:
             "title": self.title,
             "source": self.source,
             "date": self.date,
+            "url": self.url,
             "supporting_passage": self.passage.text,
         }
 
@@ -93,6 +95,7 @@ class Answer:
     search_query: str = ""
     phrased_by: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # article id → URL, for `passages`
 
     @property
     def supporting_passage(self) -> str:
@@ -105,11 +108,18 @@ class Answer:
             "abstained": self.abstained,
             "sources": [p.as_dict() for p in self.parts],
             "supporting_passage": self.supporting_passage,
-            "passages": [p.as_dict() for p in self.passages],
+            "passages": [self._passage_dict(p) for p in self.passages],
             "search_query": self.search_query,
             "phrased_by": self.phrased_by,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+
+    def _passage_dict(self, passage: Passage) -> dict:
+        """The passage with its article's `url` ("" when none), whether or not the
+        index's Passage carries it."""
+        out = passage.as_dict()
+        out["url"] = out.get("url") or self.urls.get(passage.article_id, "")
+        return out
 
 
 @dataclass
@@ -186,6 +196,7 @@ class Answerer:
         answer = self._compose(question, resolved.search_query, passages, resolved.is_follow_up)
         timings["compose_ms"] = (time.perf_counter() - t0) * 1000
         answer.passages = passages[:top_k]
+        answer.urls = self._urls(answer.passages)
         if phrase and not answer.abstained and self.phraser is not None:
             t1 = time.perf_counter()
             phrased = self.phraser.phrase(question, answer.parts)
@@ -320,6 +331,15 @@ class Answerer:
             return joined
         return best
 
+    def _urls(self, passages: list[Passage]) -> dict[str, str]:
+        """Each passage's article URL, from the catalog (ArticleInfo.url)."""
+        urls: dict[str, str] = {}
+        for passage in passages:
+            if passage.article_id not in urls:
+                article = self.kb.article(passage.article_id)
+                urls[passage.article_id] = (article.url if article is not None else "") or ""
+        return urls
+
     def _part(self, candidate: Candidate, q: Question, limit: int) -> AnswerPart:
         passage = candidate.passage
         article = self.kb.article(passage.article_id)
@@ -331,6 +351,7 @@ class Answerer:
             date=article.date if article is not None else "",
             passage=passage,
             score=candidate.score,
+            url=(article.url if article is not None else "") or "",
         )
 
     # -- word statistics ---------------------------------------------------------------

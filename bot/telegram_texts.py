@@ -36,6 +36,7 @@ COMMANDS = (
 ADMIN_COMMANDS = (
     ("stats", "آمار نمایه و ربات (مدیران)"),
     ("reload", "بارگذاری دوباره‌ی نمایه (مدیران)"),
+    ("feeds", "خوراک‌های خبری: فهرست، افزودن، حذف، به‌روزرسانی (مدیران)"),
 )
 
 NON_TEXT = "من فقط پیام متنی را می‌فهمم؛ لطفاً پرسش خود را به فارسی بنویسید."
@@ -137,6 +138,8 @@ def help_message(username: str, is_admin: bool, max_upload_mb: float) -> str:
             f"• فرستادن فایل ‎.txt، ‎.md، ‎.json یا ‎.jsonl (تا {fa(f'{max_upload_mb:g}')} مگابایت) "
             "مقاله‌های آن را به نمایه می‌افزاید.",
             "• ‎/stats آمار نمایه و ربات؛ ‎/reload بارگذاری نمایه‌ای که بیرون از ربات ساخته شده.",
+            "• ‎/feeds خوراک‌های RSS و Atom: ‎/feeds add نشانی، ‎/feeds remove نشانی، "
+            "‎/feeds sync؛ ربات آن‌ها را به‌طور منظم به‌روز می‌کند.",
         ]
     return "\n".join(lines)
 

@@ -9,10 +9,25 @@ from urllib.parse import urlsplit
 
 from bot import app as wiring
 from bot.errors import UserError
+from bot.feeds_telegram import FeedJob, feed_job
 from bot.redaction import register_secret
 from bot.settings import Settings
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.settings import TelegramSettings, install_log_redaction, redact
+
+
+def bot_feed_job(settings: Settings, answerer) -> FeedJob:
+    """The feed sync for the bot: the model it already holds, writes on its backend
+    (through its own knowledge base for Milvus, whose Lite file admits one client)."""
+    kb = answerer.kb
+    embedder = kb.embedder
+
+    def write(articles: list, remove_ids: list):
+        return wiring.write_articles(
+            settings, embedder, wiring.Feedback(), articles, remove_ids, kb=kb
+        )
+
+    return feed_job(settings, lambda: embedder, write)
 
 
 def run_telegram(
@@ -33,7 +48,12 @@ def run_telegram(
     try:
         answerer = wiring.open_answerer(settings, feedback)
         app = build_application(
-            telegram, answerer, settings.index().max_file_bytes, announce=announce
+            telegram,
+            answerer,
+            settings.index().max_file_bytes,
+            announce=announce,
+            feeds=bot_feed_job(settings, answerer),
+            feed_minutes=settings.feed_minutes,
         )
         if webhook_url:
             secret = webhook_secret(telegram)

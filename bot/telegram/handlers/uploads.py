@@ -170,6 +170,8 @@ class UploadHandlers(Sending):
         (`IndexBusy` when another writer holds it longer)."""
         from index import store
 
+        if self.kb.manifest.get("backend") == "milvus":  # Milvus Lite: one client per file
+            return self.kb.add(articles, progress=progress.advance)
         embedder = self.index_embedder or self.kb.embedder
         return store.update_index(
             self.kb.index_dir,
