@@ -8,35 +8,20 @@ fetcher and extractor, and compares the text with what the page's author wrote:
   footer) found in it;
 - ZWNJ kept: U+200C in the extracted text / U+200C in the body.
 
-Run: python bench/extraction.py [--recall]   (--recall: trafilatura's favor_recall mode
+Run: python -m bench.extraction [--recall]   (--recall: trafilatura's favor_recall mode
 instead of favor_precision, to compare)
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
-import os
 import re
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import trafilatura
 
 from index.fetching import Fetcher, FetchSettings
 from index.web_articles import decode_html, extract_article, persian_letters
-
-
-def load_site():
-    path = ROOT / "tests" / "support" / "news_site.py"
-    spec = importlib.util.spec_from_file_location("pasokh_news_site", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+from tests.support import news_site as site_module
 
 
 def sentences(text: str) -> list[str]:
@@ -47,14 +32,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--recall", action="store_true", help="favor recall, not precision")
     args = parser.parse_args()
-    os.environ["PASOKH_ALLOW_PRIVATE_URLS"] = "1"
-    site_module = load_site()
     site = site_module.NewsSite()
     articles = list(site_module.ARTICLES) + [site_module.numbered_article(n) for n in range(6)]
     totals = {"body": 0, "kept": 0, "chrome": 0, "leaked": 0, "zwnj": 0, "zwnj_kept": 0}
     raw_zwnj = 0  # trafilatura alone, without the ZWNJ mending
     print(f"{'page':<32} {'body kept':>10} {'chrome leaked':>14} {'ZWNJ kept':>10}")
-    with Fetcher(FetchSettings.from_env(host_delay=0, backoff=0)) as fetcher:
+    with Fetcher(FetchSettings(host_delay=0, backoff=0, allow_private=True)) as fetcher:
         for article in articles:
             url = site.add_page(article)
             result = fetcher.fetch(url, html_only=True)

@@ -1,18 +1,13 @@
 """Hostile-text timings (issue 10): prints how long the text paths take on inputs built
 to make them slow. Figures, not a pass/fail: the tests check the properties behind them.
 
-    python bench/hostile_text.py [--chars 20000]
+    python -m bench.hostile_text [--chars 20000]
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from index.dates import date_mentions
 

@@ -8,7 +8,7 @@ warm query latency p50/p95 (question embedding included) for:
   milvus-native  hybrid_search with Milvus's own WeightedRanker normalization (arctan)
 Goal (issue 8): milvus hit@1 within 0.5 points of faiss.
 
-    python bench/retrieval_milvus.py [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
+    python -m bench.retrieval_milvus [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
         [--rebuild]
 """
 
@@ -18,12 +18,10 @@ import argparse
 import json
 import os
 import shutil
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -19,6 +19,7 @@ cited sentences (see bot.llm).
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import math
 import re
@@ -71,6 +72,7 @@ class AnswerPart:
     date: str
     passage: Passage
     score: float
+    url: str = ""  # the article's (canonical) URL; "" for an article read from a file
 
     def as_dict(self) -> dict:
         return {
@@ -79,6 +81,7 @@ class AnswerPart:
             "title": self.title,
             "source": self.source,
             "date": self.date,
+            "url": self.url,
             "supporting_passage": self.passage.text,
         }
 
@@ -93,6 +96,7 @@ class Answer:
     search_query: str = ""
     phrased_by: str = "extractive"
     timings_ms: dict[str, float] = field(default_factory=dict)
+    urls: dict[str, str] = field(default_factory=dict)  # article id → URL, for `passages`
 
     @property
     def supporting_passage(self) -> str:
@@ -105,11 +109,18 @@ class Answer:
             "abstained": self.abstained,
             "sources": [p.as_dict() for p in self.parts],
             "supporting_passage": self.supporting_passage,
-            "passages": [p.as_dict() for p in self.passages],
+            "passages": [self._passage_dict(p) for p in self.passages],
             "search_query": self.search_query,
             "phrased_by": self.phrased_by,
             "timings_ms": {k: round(v, 1) for k, v in self.timings_ms.items()},
         }
+
+    def _passage_dict(self, passage: Passage) -> dict:
+        """The passage with its article's `url` ("" when none), whether or not the
+        index's Passage carries it."""
+        out = passage.as_dict()
+        out["url"] = out.get("url") or self.urls.get(passage.article_id, "")
+        return out
 
 
 @dataclass
@@ -142,14 +153,40 @@ class Answerer:
 
     # -- the public path -------------------------------------------------------------
     def answer(
-        self, question: str, conversation: Conversation | None = None, top_k: int = 5
+        self,
+        question: str,
+        conversation: Conversation | None = None,
+        top_k: int = 5,
+        phrase: bool = True,
     ) -> Answer:
-        """Answer on one pinned index version (the caches are shared with the pinned copy)."""
+        """Answer on one pinned index version (the caches are shared with the pinned copy).
+
+        `phrase=False` leaves the language model out, for a caller that runs it apart
+        (:meth:`aphrase`): the bot does, so that a slow model holds no lock."""
         pinned = copy.copy(self)
         pinned.kb = self.kb.pinned()
-        return pinned._answer(question, conversation, top_k)
+        return pinned._answer(question, conversation, top_k, phrase)
 
-    def _answer(self, question: str, conversation: Conversation | None, top_k: int) -> Answer:
+    async def aphrase(self, answer: Answer) -> Answer:
+        """Let the language model (if any) phrase an unphrased `answer`, without blocking
+        the event loop: its own async call when it has one, else a worker thread."""
+        if answer.abstained or self.phraser is None or answer.phrased_by != "extractive":
+            return answer
+        t1 = time.perf_counter()
+        if hasattr(self.phraser, "aphrase"):
+            phrased = await self.phraser.aphrase(answer.question, answer.parts)
+        else:
+            phrased = await asyncio.to_thread(self.phraser.phrase, answer.question, answer.parts)
+        spent = (time.perf_counter() - t1) * 1000
+        answer.timings_ms["llm_ms"] = spent
+        answer.timings_ms["total_ms"] = answer.timings_ms.get("total_ms", 0.0) + spent
+        if phrased:
+            answer.text, answer.phrased_by = phrased, "llm"
+        return answer
+
+    def _answer(
+        self, question: str, conversation: Conversation | None, top_k: int, phrase: bool = True
+    ) -> Answer:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         resolved = resolve(question, conversation)
@@ -161,7 +198,8 @@ class Answerer:
         answer = self._compose(question, resolved.search_query, passages, resolved.is_follow_up)
         timings["compose_ms"] = (time.perf_counter() - t0) * 1000
         answer.passages = passages[:top_k]
-        if not answer.abstained and self.phraser is not None:
+        answer.urls = self._urls(answer.passages)
+        if phrase and not answer.abstained and self.phraser is not None:
             t1 = time.perf_counter()
             phrased = self.phraser.phrase(question, answer.parts)
             timings["llm_ms"] = (time.perf_counter() - t1) * 1000
@@ -295,6 +333,15 @@ class Answerer:
             return joined
         return best
 
+    def _urls(self, passages: list[Passage]) -> dict[str, str]:
+        """Each passage's article URL, from the catalog (ArticleInfo.url)."""
+        urls: dict[str, str] = {}
+        for passage in passages:
+            if passage.article_id not in urls:
+                article = self.kb.article(passage.article_id)
+                urls[passage.article_id] = (article.url if article is not None else "") or ""
+        return urls
+
     def _part(self, candidate: Candidate, q: Question, limit: int) -> AnswerPart:
         passage = candidate.passage
         article = self.kb.article(passage.article_id)
@@ -306,6 +353,7 @@ class Answerer:
             date=article.date if article is not None else "",
             passage=passage,
             score=candidate.score,
+            url=(article.url if article is not None else "") or "",
         )
 
     # -- word statistics ---------------------------------------------------------------

@@ -53,11 +53,12 @@ def default_seeds_dir() -> Path:
     return here if here.is_dir() else Path(__file__).resolve().parent.parent / "seeds"
 
 
-def load_settings(index_dir: Path | str | None = None) -> Settings:
-    """The environment's settings; `index_dir` (a `--index-dir` flag) wins over it."""
+def load_settings(index_dir: Path | str | None = None, backend: str | None = None) -> Settings:
+    """The environment's settings; `index_dir` and `backend` (the `--index-dir` and
+    `--backend` flags) win over it."""
     from bot.settings import Settings
 
-    return Settings.from_env(index_dir=Path(index_dir) if index_dir else None)
+    return Settings.from_env(index_dir=Path(index_dir) if index_dir else None, backend=backend)
 
 
 def load_embedder(settings: Settings) -> Embedder:
@@ -86,14 +87,71 @@ def write_articles(
     articles: Iterable[Article] = (),
     remove_ids: Iterable[str] = (),
     fresh: bool = False,
+    kb: object | None = None,
 ) -> UpdateReport:
-    """update_index, telling `feedback.progress` how many passages are embedded."""
+    """Add, replace and remove articles on the configured backend, telling
+    `feedback.progress` how many passages are embedded. faiss: update_index on the
+    folder. milvus: MilvusKnowledgeBase.add, on `kb` when the caller holds it open (the
+    bot: Milvus Lite admits one client per file), else opened (and closed) here."""
+    if settings.backend == "milvus":
+        own = kb is None
+        if own:
+            kb = open_backend(settings, embedder, create=True)
+        try:
+            with feedback.progress() as advance:
+                return kb.add(articles, progress=advance, remove_ids=remove_ids, fresh=fresh)
+        finally:
+            if own:
+                kb.close()
     from index.store import update_index
 
     with feedback.progress() as advance:
         return update_index(
             settings.index_dir, embedder, articles, remove_ids, fresh=fresh, progress=advance
         )
+
+
+def open_backend(settings: Settings, embedder: Embedder, create: bool = False):
+    """The knowledge base of `settings.backend` (index.backends), no seeds built."""
+    from index.backends import open_knowledge_base
+
+    return open_knowledge_base(
+        settings.backend, settings.index_dir, settings.milvus_location(), embedder, create
+    )
+
+
+def index_version(settings: Settings) -> str | None:
+    """The live version on the configured backend; None when there is no index yet."""
+    if settings.backend == "milvus":
+        from index.milvus_catalog import CATALOG_NAME, Catalog
+
+        return Catalog(Path(settings.index_dir) / CATALOG_NAME).meta().get("version") or None
+    from index.store import current_version
+
+    return current_version(settings.index_dir)
+
+
+def index_stats(settings: Settings) -> dict:
+    """What `pasokh index stats` shows: the configured backend's manifest. For Milvus it
+    is read from the catalog, so a stats call does not take the Milvus Lite file."""
+    if settings.backend == "milvus":
+        from index.milvus_catalog import CATALOG_NAME, Catalog
+
+        catalog = Catalog(Path(settings.index_dir) / CATALOG_NAME)
+        meta = catalog.meta()
+        if not meta.get("version"):
+            raise UserError(f"no Milvus index in {settings.index_dir}; run `pasokh index build`")
+        articles, chunks = catalog.counts()
+        return {
+            "backend": "milvus",
+            "uri": settings.milvus_location(),
+            **meta,
+            "articles": articles,
+            "chunks": chunks,
+        }
+    from index.store import read_manifest
+
+    return {"backend": "faiss", **read_manifest(settings.index_dir)}
 
 
 def report_line(report: UpdateReport) -> str:
@@ -114,9 +172,7 @@ def report_line(report: UpdateReport) -> str:
 
 def ensure_index(settings: Settings, embedder: Embedder, feedback: Feedback) -> None:
     """On a missing index build one from the seeds first, and say so."""
-    from index.store import current_version
-
-    if current_version(settings.index_dir) is not None:
+    if index_version(settings) is not None:
         return
     seeds = default_seeds_dir()
     feedback.warn(f"no index in {settings.index_dir}; building one from {seeds} first")
@@ -131,12 +187,11 @@ def ensure_index(settings: Settings, embedder: Embedder, feedback: Feedback) -> 
 def open_knowledge_base(
     settings: Settings, feedback: Feedback, embedder: Embedder | None = None
 ) -> KnowledgeBase:
-    """The knowledge base at `settings.index_dir`, built from the seeds if there is none."""
-    from index.search import KnowledgeBase
-
+    """The knowledge base at `settings.index_dir` on the configured backend, built from
+    the seeds if there is none."""
     embedder = embedder or load_embedder(settings)
     ensure_index(settings, embedder, feedback)
-    return KnowledgeBase(settings.index_dir, embedder)
+    return open_backend(settings, embedder)
 
 
 def make_answerer(kb: KnowledgeBase, settings: Settings) -> Answerer:

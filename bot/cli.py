@@ -32,6 +32,9 @@ EXIT_ERROR = 2
 
 CliError = UserError  # the name this module used before bot/errors.py
 
+BACKENDS = ("faiss", "milvus")  # index.backends.BACKENDS, without importing index here
+BACKEND_HELP = "knowledge-base backend (default $PASOKH_BACKEND or faiss)"
+
 
 def _say(text: str) -> None:
     print(text, file=sys.stderr)
@@ -60,7 +63,7 @@ def feedback(args: argparse.Namespace) -> app.Feedback:
 
 
 def settings_for(args: argparse.Namespace) -> Settings:
-    return app.load_settings(getattr(args, "index_dir", None))
+    return app.load_settings(getattr(args, "index_dir", None), getattr(args, "backend", None))
 
 
 # -- index commands ------------------------------------------------------------------
@@ -77,22 +80,30 @@ def cmd_index_build(args: argparse.Namespace) -> int:
 
 
 def cmd_index_add(args: argparse.Namespace) -> int:
+    """Files, folders and http(s) URLs (article pages and feeds): one index update."""
+    from bot.web_commands import read_url_articles, split_sources
+
     settings, told = settings_for(args), feedback(args)
-    result = app.read_articles([Path(p) for p in args.paths], settings, told)
-    if result.articles:
+    urls, paths = split_sources(args.paths)
+    result = app.read_articles(paths, settings, told) if paths else None
+    articles = list(result.articles) if result else []
+    problems = bool(result and result.problems)
+    if urls:
+        fetched = read_url_articles(urls, settings.fetch(), quiet=args.quiet)
+        articles += fetched.articles
+        problems = problems or bool(fetched.problems)
+    if articles:
         embedder = app.load_embedder(settings)
-        report = app.write_articles(settings, embedder, told, result.articles)
+        report = app.write_articles(settings, embedder, told, articles)
         print(app.report_line(report))
     else:
         print("nothing to add", file=sys.stderr)
-    return EXIT_SKIPPED if result.problems else EXIT_OK
+    return EXIT_SKIPPED if problems else EXIT_OK
 
 
 def cmd_index_remove(args: argparse.Namespace) -> int:
-    from index.store import read_manifest
-
     settings = settings_for(args)
-    read_manifest(settings.index_dir)  # a clear error when there is no index
+    app.index_stats(settings)  # a clear error when there is no index
     embedder = app.load_embedder(settings)
     report = app.write_articles(settings, embedder, feedback(args), remove_ids=args.article_ids)
     for missing in report.missing:
@@ -102,11 +113,8 @@ def cmd_index_remove(args: argparse.Namespace) -> int:
 
 
 def cmd_index_stats(args: argparse.Namespace) -> int:
-    from index.store import read_manifest
-
     settings = settings_for(args)
-    manifest = read_manifest(settings.index_dir)
-    stats = {**manifest, "index_dir": str(settings.index_dir)}
+    stats = {**app.index_stats(settings), "index_dir": str(settings.index_dir)}
     if args.json:
         print(json.dumps(stats, ensure_ascii=False))
     else:
@@ -192,6 +200,59 @@ def cmd_telegram(args: argparse.Namespace) -> int:
     )
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.serve import run_serve
+
+    answerer = app.open_answerer(settings_for(args), feedback(args))
+    return run_serve(answerer, host=args.host, port=args.port)
+
+
+# -- feeds ---------------------------------------------------------------------------
+def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from bot.web_commands import cmd_feeds_add as add
+
+    return add(settings_for(args).index_dir, args.urls)
+
+
+def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    from bot.web_commands import cmd_feeds_remove as remove
+
+    return remove(settings_for(args).index_dir, args.urls)
+
+
+def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from bot.web_commands import cmd_feeds_list as listing
+
+    return listing(settings_for(args).index_dir, as_json=args.json)
+
+
+def cmd_feeds_sync(args: argparse.Namespace) -> int:
+    """Fetch the feeds once and index what is new or changed (for cron)."""
+    from bot.web_commands import cmd_feeds_sync as sync
+
+    settings, told = settings_for(args), feedback(args)
+    embedder = None
+
+    def load() -> object:
+        nonlocal embedder
+        embedder = embedder or app.load_embedder(settings)
+        return embedder
+
+    def write(articles: list, remove_ids: list) -> object:
+        return app.write_articles(settings, load(), told, articles, remove_ids)
+
+    return sync(
+        settings.index_dir,
+        load,
+        urls=args.urls or None,
+        recheck=args.recheck,
+        settings=settings.fetch(),
+        quiet=args.quiet,
+        write=write,
+        as_json=args.json,
+    )
+
+
 # -- parser --------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
@@ -200,10 +261,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--quiet", "-q", action="store_true", help="no progress bars or notes")
     common.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    # Accepted before the command (`pasokh --backend milvus ask …`) and after it; SUPPRESS
+    # keeps a subcommand without the flag from resetting the one given before it.
+    common.add_argument("--backend", choices=BACKENDS, default=argparse.SUPPRESS, help=BACKEND_HELP)
 
     parser = argparse.ArgumentParser(
         prog="pasokh", description="Persian answers from news articles, with sources."
     )
+    parser.add_argument("--backend", choices=BACKENDS, default=None, help=BACKEND_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
 
     index = sub.add_parser("index", help="build or change the knowledge base")
@@ -211,8 +276,12 @@ def build_parser() -> argparse.ArgumentParser:
     build = index_sub.add_parser("build", parents=[common], help="index articles afresh")
     build.add_argument("paths", nargs="*", help="files or folders (default seeds/)")
     build.set_defaults(func=cmd_index_build)
-    add = index_sub.add_parser("add", parents=[common], help="add new or changed articles")
-    add.add_argument("paths", nargs="+")
+    add = index_sub.add_parser(
+        "add", parents=[common], help="add new or changed articles (files, folders, URLs)"
+    )
+    add.add_argument(
+        "paths", nargs="+", metavar="PATH_OR_URL", help="files, folders, article pages, feeds"
+    )
     add.set_defaults(func=cmd_index_add)
     remove = index_sub.add_parser("remove", parents=[common], help="take articles out")
     remove.add_argument("article_ids", nargs="+", metavar="ARTICLE_ID")
@@ -254,6 +323,36 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("--webhook-url", help="webhook mode instead of long polling")
     telegram.add_argument("--port", type=int, default=8443)
     telegram.set_defaults(func=cmd_telegram)
+
+    serve = sub.add_parser(
+        "serve", parents=[common], help="a local HTTP API: POST /ask, GET /health"
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8765)
+    serve.set_defaults(func=cmd_serve)
+
+    feeds = sub.add_parser("feeds", help="RSS/Atom feeds kept in sync with the index")
+    feeds_sub = feeds.add_subparsers(dest="feeds_command", required=True)
+    feeds_add = feeds_sub.add_parser("add", parents=[common], help="add feeds to the list")
+    feeds_add.add_argument("urls", nargs="+", metavar="URL")
+    feeds_add.set_defaults(func=cmd_feeds_add)
+    feeds_remove = feeds_sub.add_parser(
+        "remove", parents=[common], help="take feeds off the list (their articles stay)"
+    )
+    feeds_remove.add_argument("urls", nargs="+", metavar="URL")
+    feeds_remove.set_defaults(func=cmd_feeds_remove)
+    feeds_list = feeds_sub.add_parser("list", parents=[common], help="the feeds and their state")
+    feeds_list.add_argument("--json", action="store_true")
+    feeds_list.set_defaults(func=cmd_feeds_list)
+    feeds_sync = feeds_sub.add_parser(
+        "sync", parents=[common], help="fetch the feeds once; index new or changed items"
+    )
+    feeds_sync.add_argument("urls", nargs="*", metavar="URL", help="only these listed feeds")
+    feeds_sync.add_argument(
+        "--recheck", action="store_true", help="fetch every item's page again, not only new ones"
+    )
+    feeds_sync.add_argument("--json", action="store_true", help="print the summary as JSON")
+    feeds_sync.set_defaults(func=cmd_feeds_sync)
     return parser
 
 
@@ -268,6 +367,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.debug:
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # Milvus Lite: pymilvus asks it for an RPC it lacks (AllocTimestamp) and gRPC logs
+        # each refusal with a traceback, and its keepalive pings draw GOAWAY lines; harmless
+        logging.getLogger("grpc._server").setLevel(logging.CRITICAL)
+        os.environ.setdefault("GRPC_VERBOSITY", "NONE")
     started = time.perf_counter()
     try:
         code = args.func(args)

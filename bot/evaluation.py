@@ -146,15 +146,16 @@ def evaluate_file(
     if questions and ("gold_article" in questions[0] or "written_on" in questions[0]):
         articles_path = articles_path or path.parent / "articles.jsonl"
         if not index_dir_given:
-            settings = settings.model_copy(update={"index_dir": eval_index_dir(articles_path)})
+            # its own folder, and on Milvus its own Milvus Lite file there
+            settings = settings.model_copy(
+                update={"index_dir": eval_index_dir(articles_path), "milvus_uri": ""}
+            )
         embedder = app.load_embedder(settings)
         result = app.read_articles([articles_path], settings, feedback)
         # unchanged articles cost nothing
         app.write_articles(settings, embedder, feedback, result.articles)
         questions = _on_articles(questions, {a.id for a in result.articles}, feedback)
-        from index.search import KnowledgeBase
-
-        answerer = app.make_answerer(KnowledgeBase(settings.index_dir, embedder), settings)
+        answerer = app.make_answerer(app.open_backend(settings, embedder), settings)
     else:
         answerer = app.open_answerer(settings, feedback)
     if limit:  # after the split and the article filter

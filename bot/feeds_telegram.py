@@ -1,11 +1,8 @@
 """Feeds in the Telegram bot: `/feeds` for admins and a periodic sync on PTB's JobQueue.
 
-Plain functions to be registered by the bot (issue 7 restructures it):
-
-    job = FeedJob(settings.index_dir, lambda: embedder, FetchSettings.from_env())
-    schedule_feed_sync(app.job_queue, job, feed_minutes())
-    app.add_handler(CommandHandler("feeds", functools.partial(
-        feeds_command, index_dir=settings.index_dir, is_admin=pasokh.is_admin, job=job)))
+`bot.telegram.app.build_application(..., feeds=FeedJob(...), feed_minutes=...)` calls
+:func:`register_feeds`, which adds the `/feeds` handler and schedules the sync every
+`PASOKH_FEED_MINUTES` (bot.settings.Settings.feed_minutes).
 
 The sync writes a new index version; the bot's existing reload watcher picks it up,
 as it does for uploads. The blocking work (HTTP, embedding) runs in a thread.
@@ -14,30 +11,24 @@ as it does for uploads. The blocking work (HTTP, embedding) runs in a thread.
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import logging
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.web_commands import summary_line, sync_and_index
 from index.feeds import add_feed, list_feeds, remove_feed
 from index.fetching import Fetcher, FetchSettings
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 log = logging.getLogger(__name__)
 
 JOB_NAME = "pasokh-feed-sync"
-
-
-def feed_minutes(environ: Mapping[str, str] | None = None) -> float:
-    """`PASOKH_FEED_MINUTES`: minutes between two syncs (default 15; 0 turns it off)."""
-    value = (environ if environ is not None else os.environ).get("PASOKH_FEED_MINUTES", "")
-    try:
-        return max(0.0, float(value)) if value.strip() else 15.0
-    except ValueError:
-        raise ValueError(f"PASOKH_FEED_MINUTES must be a number, not {value!r}") from None
 
 
 @dataclass
@@ -47,17 +38,42 @@ class FeedJob:
     index_dir: Path
     load_embedder: Callable[[], object]
     settings: FetchSettings
+    write: Callable[[list, list], object] | None = None  # None: update_index on index_dir
     last_line: str = ""
+    # the bot's answer lock: the model serves one thread at a time, so the embedding step
+    # (not the fetching) waits for the answer in hand, as uploads do
+    model_lock: asyncio.Lock | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def _sync(self) -> tuple[str, list[str]]:
+    def _sync(self, write: Callable[[list, list], object] | None) -> tuple[str, list[str]]:
         with Fetcher(self.settings) as fetcher:
-            sync, report = sync_and_index(self.index_dir, self.load_embedder, fetcher)
+            sync, report = sync_and_index(self.index_dir, self.load_embedder, fetcher, write=write)
         return summary_line(sync, report), [str(p) for p in sync.problems]
+
+    def _locked_write(self, loop: asyncio.AbstractEventLoop) -> Callable[[list, list], object]:
+        """`write` (run in a worker thread) holding `model_lock`, an asyncio lock of `loop`."""
+        write = self.write or self._update_index
+
+        def call(articles: list, remove_ids: list) -> object:
+            asyncio.run_coroutine_threadsafe(self.model_lock.acquire(), loop).result()
+            try:
+                return write(articles, remove_ids)
+            finally:
+                loop.call_soon_threadsafe(self.model_lock.release)
+
+        return call
+
+    def _update_index(self, articles: list, remove_ids: list) -> object:
+        from index.store import update_index
+
+        return update_index(self.index_dir, self.load_embedder(), articles, remove_ids)
 
     async def run(self) -> tuple[str, list[str]]:
         async with self._lock:
-            line, problems = await asyncio.to_thread(self._sync)
+            write = self.write
+            if self.model_lock is not None:
+                write = self._locked_write(asyncio.get_running_loop())
+            line, problems = await asyncio.to_thread(self._sync, write)
         self.last_line = line
         log.info("%s", line)
         for problem in problems:
@@ -134,3 +150,37 @@ async def feeds_command(
     else:
         lines = [html.escape(USAGE)]
     await message.reply_text("\n".join(lines), parse_mode="HTML", disable_web_page_preview=True)
+
+
+def feed_job(
+    settings: Settings,
+    load_embedder: Callable[[], object],
+    write: Callable[[list, list], object] | None = None,
+) -> FeedJob:
+    """The bot's FeedJob from the settings: the index folder and the fetcher's settings;
+    `write` puts the articles on the configured backend (bot.app.write_articles)."""
+    return FeedJob(Path(settings.index_dir), load_embedder, settings.fetch(), write)
+
+
+def register_feeds(
+    app: Any,
+    job: FeedJob,
+    minutes: float,
+    is_admin: Callable[[Any], bool],
+    model_lock: asyncio.Lock | None = None,
+    first: float = 10,
+) -> Any:
+    """`/feeds` for admins, and the sync every `minutes` on the app's JobQueue (0: off);
+    `model_lock` (the bot's answer lock) is held while the sync embeds.
+    Returns the scheduled job (None when off)."""
+    from telegram.ext import CommandHandler, filters
+
+    job.model_lock = model_lock
+    app.add_handler(
+        CommandHandler(
+            "feeds",
+            functools.partial(feeds_command, index_dir=job.index_dir, is_admin=is_admin, job=job),
+            filters=filters.UpdateType.MESSAGE,
+        )
+    )
+    return schedule_feed_sync(app.job_queue, job, minutes, first=first)

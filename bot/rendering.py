@@ -33,14 +33,30 @@ def source_line(index: int, part) -> str:
     return f"[{index}] {part.title} — {source}{when} (شناسه: {part.article_id})"
 
 
+def is_web_url(url: str) -> bool:
+    """Only http(s) URLs are shown as links (never javascript:, data:, file:…)."""
+    return url.lower().startswith(("http://", "https://"))
+
+
 def render_answer_text(answer, bidi: bool = False) -> str:
     lines = [answer.text]
     if answer.parts:
         lines.append("")
         lines.append("منابع:")
-        lines.extend(source_line(i, p) for i, p in enumerate(answer.parts, start=1))
+        for i, part in enumerate(answer.parts, start=1):
+            line = source_line(i, part)
+            url = getattr(part, "url", "")
+            if url:  # after the source line; a URL reads left to right, on its own
+                line += f"\n    {url}"
+            lines.append(line)
     text = terminal_safe("\n".join(lines))
-    return to_visual(text) if bidi else text
+    if not bidi:
+        return text
+    # the URLs stay as they are: reordering would scramble them
+    return "\n".join(
+        line if line.startswith("    ") and is_web_url(line.strip()) else to_visual(line)
+        for line in text.split("\n")
+    )
 
 
 def to_visual(text: str) -> str:
@@ -57,7 +73,11 @@ def render_answer_html(answer) -> str:
         parts.append("")
         parts.append("<b>منابع:</b>")
         for i, part in enumerate(answer.parts, start=1):
-            parts.append(html.escape(source_line(i, part)))
+            line = html.escape(source_line(i, part))
+            url = getattr(part, "url", "")
+            if url and is_web_url(url):
+                line += f' <a href="{html.escape(url, quote=True)}">پیوند</a>'
+            parts.append(line)
     return "\n".join(parts)
 
 

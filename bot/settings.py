@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.errors import ConfigError
+from index.backends import BACKENDS
 from index.settings import DEFAULT_MODEL, IndexSettings, default_cache_dir
+
+if TYPE_CHECKING:
+    from index.fetching import FetchSettings
 
 PREFIXES = ("PASOKH_", "TELEGRAM_")
 
@@ -56,6 +62,48 @@ class Settings(BaseSettings):
     torch_threads: int | None = _var(
         "PASOKH_TORCH_THREADS", "threads for the model (default all cores)", default=None, ge=1
     )
+    backend: str = _var(
+        "PASOKH_BACKEND",
+        "`faiss` (the embedded default) or `milvus`; the `--backend` flag wins",
+        default="faiss",
+    )
+    milvus_uri: str = _var(
+        "PASOKH_MILVUS_URI",
+        "a local path runs Milvus Lite (default `INDEX_DIR/milvus.db`); "
+        "`http://host:19530` a Milvus server",
+        default="",
+    )
+    # -- fetching web pages and feeds
+    feed_minutes: float = _var(
+        "PASOKH_FEED_MINUTES",
+        "minutes between two feed syncs in the Telegram bot (default 15; 0 = off)",
+        default=15.0,
+        ge=0,
+    )
+    allow_private_urls: bool = _var(
+        "PASOKH_ALLOW_PRIVATE_URLS",
+        "`1` lets the fetcher reach private and loopback addresses (tests, intranets)",
+        default=False,
+    )
+    fetch_timeout: float = _var(
+        "PASOKH_FETCH_TIMEOUT", "seconds to connect and per read (default 20)", default=20.0, gt=0
+    )
+    fetch_max_mb: float = _var(
+        "PASOKH_FETCH_MAX_MB", "largest page or feed downloaded, in MB (default 5)", default=5.0,
+        gt=0,
+    )  # fmt: skip
+    fetch_delay: float = _var(
+        "PASOKH_FETCH_DELAY", "seconds between two requests to one host (default 1)",
+        default=1.0, ge=0,
+    )  # fmt: skip
+    fetch_retries: int = _var(
+        "PASOKH_FETCH_RETRIES", "attempts in all on 5xx, 429 and network errors (default 3)",
+        default=3, ge=1,
+    )  # fmt: skip
+    ignore_robots: bool = _var(
+        "PASOKH_IGNORE_ROBOTS", "`1` fetches what robots.txt forbids (default: respected)",
+        default=False,
+    )  # fmt: skip
     # -- the console
     history_file: Path = _var(
         "PASOKH_HISTORY_FILE",
@@ -116,11 +164,14 @@ class Settings(BaseSettings):
         "TELEGRAM_POLL_TIMEOUT", "long-polling timeout in seconds (default 10)", default=10
     )
     webhook_secret: SecretStr = _var(
-        "TELEGRAM_WEBHOOK_SECRET", "secret token checked on webhook requests", default=SecretStr("")
+        "TELEGRAM_WEBHOOK_SECRET",
+        "secret token Telegram sends with every webhook request (default: generated at start)",
+        default=SecretStr(""),
     )
     webhook_listen: str = _var(
-        "TELEGRAM_WEBHOOK_LISTEN", "address the webhook server binds (default 0.0.0.0)",
-        default="0.0.0.0",
+        "TELEGRAM_WEBHOOK_LISTEN",
+        "address the webhook server binds; a TLS proxy forwards to it (default 127.0.0.1)",
+        default="127.0.0.1",
     )  # fmt: skip
     example_questions: tuple[str, ...] = _var(
         "PASOKH_EXAMPLE_QUESTIONS",
@@ -137,6 +188,14 @@ class Settings(BaseSettings):
     @classmethod
     def _expand(cls, value: Path) -> Path:
         return value.expanduser()
+
+    @field_validator("backend", mode="after")
+    @classmethod
+    def _backend(cls, value: str) -> str:
+        value = value.lower()
+        if value not in BACKENDS:
+            raise ValueError(f"PASOKH_BACKEND must be one of {', '.join(BACKENDS)}, not {value!r}")
+        return value
 
     @field_validator("admin_ids", mode="before")
     @classmethod
@@ -185,7 +244,12 @@ class Settings(BaseSettings):
         except ValidationError as err:
             raise ConfigError(_one_line(err)) from None
         overrides = {k: v for k, v in overrides.items() if v is not None}
-        return settings.model_copy(update=overrides) if overrides else settings
+        if not overrides:
+            return settings
+        try:  # validated like the variables (a bad --backend is named as such)
+            return cls.model_validate({**values, **_aliased(overrides)})
+        except ValidationError as err:
+            raise ConfigError(_one_line(err)) from None
 
     @classmethod
     def variables(cls) -> dict[str, str]:
@@ -203,6 +267,24 @@ class Settings(BaseSettings):
         rows += [f"| `{name}` | {text} |" for name, text in cls.variables().items()]
         return "\n".join(rows)
 
+    def milvus_location(self) -> str:
+        """Where the Milvus backend keeps its data: the variable, else beside the index."""
+        return self.milvus_uri or str(Path(self.index_dir) / "milvus.db")
+
+    def fetch(self, **overrides) -> FetchSettings:
+        """What index/fetching needs, as plain values (index/ reads no variables)."""
+        from index.fetching import FetchSettings
+
+        fetch = FetchSettings(
+            timeout=self.fetch_timeout,
+            max_bytes=int(self.fetch_max_mb * 1024 * 1024),
+            host_delay=self.fetch_delay,
+            retries=self.fetch_retries,
+            respect_robots=not self.ignore_robots,
+            allow_private=self.allow_private_urls,
+        )
+        return replace(fetch, **overrides) if overrides else fetch
+
     def index(self) -> IndexSettings:
         """What index/ needs, as plain values."""
         return IndexSettings(
@@ -212,6 +294,15 @@ class Settings(BaseSettings):
             max_file_bytes=int(self.max_file_mb * 1024 * 1024),
             torch_threads=self.torch_threads,
         )
+
+
+def _aliased(overrides: Mapping[str, object]) -> dict[str, object]:
+    """Field names (`index_dir`) as the variables that set them (`PASOKH_INDEX_DIR`)."""
+    out = {}
+    for name, value in overrides.items():
+        (alias,) = Settings.model_fields[name].validation_alias.choices
+        out[alias] = value
+    return out
 
 
 def _one_line(err: ValidationError) -> str:

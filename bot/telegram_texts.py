@@ -36,6 +36,7 @@ COMMANDS = (
 ADMIN_COMMANDS = (
     ("stats", "آمار نمایه و ربات (مدیران)"),
     ("reload", "بارگذاری دوباره‌ی نمایه (مدیران)"),
+    ("feeds", "خوراک‌های خبری: فهرست، افزودن، حذف، به‌روزرسانی (مدیران)"),
 )
 
 NON_TEXT = "من فقط پیام متنی را می‌فهمم؛ لطفاً پرسش خود را به فارسی بنویسید."
@@ -46,12 +47,19 @@ NEW_CONVERSATION = "گفت‌وگوی تازه‌ای شروع شد؛ پرسش �
 ERROR = "متأسفانه هنگام پاسخ‌دادن خطایی پیش آمد. لطفاً کمی بعد دوباره امتحان کنید."
 ERROR_SHORT = "خطایی پیش آمد؛ لطفاً دوباره امتحان کنید."
 ADMINS_ONLY = "این فرمان فقط برای مدیران ربات است."
+STATS_PRIVATE_ONLY = (
+    "آمار ربات فقط در گفت‌وگوی خصوصی نشان داده می‌شود؛ لطفاً ‎/stats را در پیام خصوصی به من بفرستید."
+)
 UPLOAD_ADMINS_ONLY = (
     "فقط مدیران ربات می‌توانند مقاله به نمایه اضافه کنند؛ این فایل خوانده و ذخیره نشد."
 )
 STALE_BUTTON = "این دکمه قدیمی شده است؛ لطفاً پرسش را دوباره بفرستید."
 NO_MORE_SOURCES = "منبع دیگری برای این پاسخ پیدا نشد."
 UPLOAD_FAILED = "افزودن فایل «{name}» به نمایه ناموفق بود: {reason}"
+UPLOAD_BUSY = (
+    "نمایه‌سازی دیگری (مثلاً pasokh index) در جریان است؛ فایل «{name}» افزوده نشد. "
+    "لطفاً کمی بعد دوباره بفرستید."
+)
 RELOADED = "نمایه به نسخه‌ی {version} به‌روز شد ({articles} مقاله، {chunks} بخش)."
 NOT_RELOADED = "نمایه تغییری نکرده است (نسخه‌ی {version})."
 
@@ -83,8 +91,14 @@ def article_dates(articles: Iterable) -> list[str]:
 
 
 def start_message(
-    first_name: str, articles: Sequence, built_at: str, examples: Sequence[str]
+    first_name: str,
+    articles: Sequence,
+    built_at: str,
+    examples: Sequence[str],
+    dates: Sequence[str] | None = None,
 ) -> str:
+    """`dates`: article_dates(articles), computed once per index version by the caller
+    (it reads every article's text); computed here when not given."""
     greeting = f"سلام {esc(first_name)}! " if first_name else "سلام! "
     lines = [
         greeting + "من «پاسخ» هستم: به پرسش‌های فارسی درباره‌ی سفرها و دیدارهای دیپلماتیک "
@@ -92,7 +106,7 @@ def start_message(
         "",
         f"اکنون <b>{fa(len(articles))}</b> مقاله در نمایه دارم.",
     ]
-    dates = article_dates(articles)
+    dates = article_dates(articles) if dates is None else dates
     if dates:
         shown = "، ".join(esc(d) for d in dates[:6]) + ("، …" if len(dates) > 6 else "")
         lines.append(f"تاریخ خبرها: {shown}")
@@ -124,12 +138,34 @@ def help_message(username: str, is_admin: bool, max_upload_mb: float) -> str:
             f"• فرستادن فایل ‎.txt، ‎.md، ‎.json یا ‎.jsonl (تا {fa(f'{max_upload_mb:g}')} مگابایت) "
             "مقاله‌های آن را به نمایه می‌افزاید.",
             "• ‎/stats آمار نمایه و ربات؛ ‎/reload بارگذاری نمایه‌ای که بیرون از ربات ساخته شده.",
+            "• ‎/feeds خوراک‌های RSS و Atom: ‎/feeds add نشانی، ‎/feeds remove نشانی، "
+            "‎/feeds sync؛ ربات آن‌ها را به‌طور منظم به‌روز می‌کند.",
         ]
     return "\n".join(lines)
 
 
+# What one line of /sources may show, in UTF-16 units (Telegram's measure): 8 lines of at
+# most ~400 units stay well inside a message's 4,096, whatever the articles hold.
+SOURCE_TITLE_UNITS, SOURCE_META_UNITS, SOURCE_ID_UNITS = 200, 100, 64
+
+
+def clip(text: str, units: int) -> str:
+    """`text` cut to at most `units` UTF-16 units (an ellipsis marking the cut), never
+    inside a surrogate pair."""
+    if len(text) <= units // 2 or len(text.encode("utf-16-le")) // 2 <= units:
+        return text
+    kept, used = [], 1  # the ellipsis
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > units:
+            break
+        kept.append(ch)
+    return "".join(kept).rstrip() + "…"
+
+
 def sources_page(articles: Sequence, page: int, per_page: int) -> tuple[str, int, int]:
-    """The HTML of one page of the article list; also the clamped page and the page count."""
+    """The HTML of one page of the article list; also the clamped page and the page count.
+    Titles, sources and ids are clipped, so a page fits one message whatever they hold."""
     pages = max(1, -(-len(articles) // per_page))
     page = min(max(page, 0), pages - 1)
     lines = [f"<b>مقاله‌های نمایه‌شده</b> (صفحه‌ی {fa(page + 1)} از {fa(pages)})", ""]
@@ -142,9 +178,9 @@ def sources_page(articles: Sequence, page: int, per_page: int) -> tuple[str, int
     for number, article in enumerate(articles[start : start + per_page], start=start + 1):
         meta = "، ".join(x for x in (article.source, dates[article.id]) if x)
         lines.append(
-            f"{fa(number)}. <b>{esc(article.title)}</b>"
-            + (f" — {esc(meta)}" if meta else "")
-            + f" (شناسه: <code>{esc(article.id)}</code>)"
+            f"{fa(number)}. <b>{esc(clip(article.title, SOURCE_TITLE_UNITS))}</b>"
+            + (f" — {esc(clip(meta, SOURCE_META_UNITS))}" if meta else "")
+            + f" (شناسه: <code>{esc(clip(article.id, SOURCE_ID_UNITS))}</code>)"
         )
     return "\n".join(lines), page, pages
 
@@ -208,6 +244,22 @@ def upload_report(display_name: str, result, report) -> str:
         if len(result.problems) > 30:
             lines.append(f"• و {fa(len(result.problems) - 30)} مورد دیگر")
     return "\n".join(lines)
+
+
+def upload_status(name: str, stage: str, done: int = 0, total: int = 0) -> str:
+    """The plain-text status line of an upload being indexed (edited as it goes)."""
+    lines = {
+        "received": f"فایل «{name}» دریافت شد؛ در نوبت افزودن به نمایه…",
+        "reading": f"خواندن فایل «{name}»…",
+        "indexing": f"افزودن «{name}» به نمایه…",
+        "done": f"افزودن «{name}» به پایان رسید.",
+        "failed": f"افزودن «{name}» ناموفق بود.",
+        "busy": f"افزودن «{name}» انجام نشد: نمایه‌سازی دیگری در جریان است.",
+    }
+    line = lines.get(stage, lines["received"])
+    if stage == "indexing" and total:
+        line += f" {fa(done)} از {fa(total)} بخش ({fa(done * 100 // total)}٪)"
+    return line
 
 
 def duration(seconds: float) -> str:

@@ -1,14 +1,15 @@
 """`pasokh feeds add|remove|list|sync` and URLs in `pasokh index add`, ready to wire.
 
 Each command takes what it needs as arguments (index folder, streams, a way to load
-the model) and returns an exit code, so the argparse layer stays a thin call:
+the model) and returns an exit code, so the argparse layer (bot/cli.py) stays a thin call:
 
     feeds add URL…      → cmd_feeds_add(settings.index_dir, args.urls)
     feeds remove URL…   → cmd_feeds_remove(settings.index_dir, args.urls)
     feeds list [--json] → cmd_feeds_list(settings.index_dir, as_json=args.json)
     feeds sync [--recheck] [URL…]
                         → cmd_feeds_sync(settings.index_dir, lambda: load_embedder(settings),
-                                         urls=args.urls or None, recheck=args.recheck)
+                                         urls=args.urls or None, recheck=args.recheck,
+                                         settings=settings.fetch(), write=…)
     index add PATH|URL… → urls, paths = split_sources(args.paths); read the paths as today;
                           read_url_articles(urls) for the rest; one update_index for both.
 
@@ -55,21 +56,24 @@ def _print_problems(result: ReadResult | FeedSync, err: TextIO, quiet: bool) -> 
 def read_url_articles(
     urls: Sequence[str],
     settings: FetchSettings | None = None,
-    err: TextIO = sys.stderr,
+    err: TextIO | None = None,
     quiet: bool = False,
 ) -> ReadResult:
     """Articles from article pages and feeds given on the command line."""
+    err = err or sys.stderr  # resolved now: tests swap the streams
     if not urls:
         return ReadResult()
-    with Fetcher(settings or FetchSettings.from_env()) as fetcher:
+    with Fetcher(settings or FetchSettings()) as fetcher:
         result = read_urls(urls, fetcher)
     _print_problems(result, err, quiet)
     return result
 
 
 def cmd_feeds_add(
-    index_dir: Path, urls: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    index_dir: Path, urls: Sequence[str], out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     code = EXIT_OK
     for url in urls:
         try:
@@ -83,8 +87,10 @@ def cmd_feeds_add(
 
 
 def cmd_feeds_remove(
-    index_dir: Path, urls: Sequence[str], out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    index_dir: Path, urls: Sequence[str], out: TextIO | None = None, err: TextIO | None = None
 ) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     code = EXIT_OK
     for url in urls:
         if remove_feed(index_dir, url):
@@ -95,7 +101,8 @@ def cmd_feeds_remove(
     return code
 
 
-def cmd_feeds_list(index_dir: Path, out: TextIO = sys.stdout, as_json: bool = False) -> int:
+def cmd_feeds_list(index_dir: Path, out: TextIO | None = None, as_json: bool = False) -> int:
+    out = out or sys.stdout  # resolved now: tests swap the streams
     feeds = list_feeds(index_dir)
     if as_json:
         json.dump([f.__dict__ for f in feeds], out, ensure_ascii=False, indent=1)
@@ -112,6 +119,9 @@ def cmd_feeds_list(index_dir: Path, out: TextIO = sys.stdout, as_json: bool = Fa
     return EXIT_OK
 
 
+Write = Callable[[list, list], object]  # (articles, remove_ids) -> UpdateReport
+
+
 def sync_and_index(
     index_dir: Path,
     load_embedder: Callable[[], object],
@@ -119,18 +129,24 @@ def sync_and_index(
     urls: Sequence[str] | None = None,
     recheck: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    write: Write | None = None,
 ):
     """One sync: fetch, index what is new or changed, then record the feeds' state.
     The model is loaded only when there is something to embed. Returns (sync, report);
-    report is None when no article came. Shared by the CLI and the Telegram job."""
-    from index.store import update_index
-
+    report is None when no article came. Shared by the CLI and the Telegram job.
+    `write` (bot.app.write_articles on the configured backend) replaces the default,
+    update_index on `index_dir`."""
     sync = sync_feeds(index_dir, fetcher, urls, recheck)
     report = None
     if sync.articles:
-        report = update_index(
-            index_dir, load_embedder(), sync.articles, sync.remove_ids, progress=progress
-        )
+        if write is not None:
+            report = write(list(sync.articles), list(sync.remove_ids))
+        else:
+            from index.store import update_index
+
+            report = update_index(
+                index_dir, load_embedder(), sync.articles, sync.remove_ids, progress=progress
+            )
     sync.save()
     return sync, report
 
@@ -154,16 +170,44 @@ def cmd_feeds_sync(
     urls: Sequence[str] | None = None,
     recheck: bool = False,
     settings: FetchSettings | None = None,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
     quiet: bool = False,
+    write: Write | None = None,
+    as_json: bool = False,
 ) -> int:
     """`pasokh feeds sync`: for cron, exit 1 when some feed or page was skipped."""
+    out = out or sys.stdout  # resolved now: tests swap the streams
+    err = err or sys.stderr  # resolved now: tests swap the streams
     if not list_feeds(index_dir):
         print("no feeds; add one with `pasokh feeds add URL`", file=err)
         return EXIT_SKIPPED
-    with Fetcher(settings or FetchSettings.from_env()) as fetcher:
-        sync, report = sync_and_index(index_dir, load_embedder, fetcher, urls, recheck)
+    with Fetcher(settings or FetchSettings()) as fetcher:
+        sync, report = sync_and_index(index_dir, load_embedder, fetcher, urls, recheck, write=write)
     _print_problems(sync, err, quiet)
-    print(summary_line(sync, report), file=out)
+    if as_json:
+        print(json.dumps(summary_dict(sync, report), ensure_ascii=False), file=out)
+    else:
+        print(summary_line(sync, report), file=out)
     return EXIT_SKIPPED if sync.problems else EXIT_OK
+
+
+def summary_dict(sync: FeedSync, report) -> dict:
+    """`feeds sync --json`: the same figures as summary_line, for scripts."""
+    index = None
+    if report is not None:
+        index = {
+            "version": report.version,
+            "added": report.added,
+            "changed": report.changed,
+            "unchanged": len(report.unchanged),
+            "articles": report.articles,
+        }
+    return {
+        "feeds": sync.feeds,
+        "feeds_unchanged": sync.feeds_unchanged,
+        "pages_fetched": sync.pages_fetched,
+        "articles": len(sync.articles),
+        "problems": [str(p) for p in sync.problems],
+        "index": index,
+    }

@@ -38,6 +38,7 @@ E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
 # The default model's shape, known without loading it (checked against the loaded model).
 _DEFAULT_DIMENSIONS = 384
 _DEFAULT_MAX_TOKENS = 512
+LOCKED_BATCHES = 4  # batches embedded per turn with the model (see Embedder._use_lock)
 _COMPILE_FLAGS = (["-march=native", "-fopenmp"], ["-fopenmp"], [])
 
 
@@ -57,6 +58,11 @@ class Embedder:
         self._cache_dir = cache_dir
         self._model: Any = None
         self._model_lock = threading.Lock()
+        # One thread at a time in the sentence-transformers model: its fast tokenizer is not
+        # thread-safe ("Already borrowed"), and the bot indexes an upload in one worker
+        # thread while it answers in another. Held per batch, so answers take turns with a
+        # long indexing run instead of waiting for all of it.
+        self._use_lock = threading.RLock()
         self.query_engine: E5Engine | None = None
         if model == DEFAULT_MODEL:
             self.query_prompt = E5_PROMPTS["query"]
@@ -87,14 +93,19 @@ class Embedder:
         """Passages as indexed: always sentence-transformers, the indexing engine."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = self.model.encode(
-            [self.passage_prompt + t for t in texts],
-            batch_size=batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        model, parts, turn = self.model, [], batch_size * LOCKED_BATCHES
+        for start in range(0, len(texts), turn):
+            with self._use_lock:
+                parts.append(
+                    model.encode(
+                        [self.passage_prompt + t for t in texts[start : start + turn]],
+                        batch_size=batch_size,
+                        normalize_embeddings=True,
+                        convert_to_numpy=True,
+                        show_progress_bar=False,
+                    )
+                )
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Passage-side vectors needed at question time (an answer's candidate sentences).
@@ -112,13 +123,15 @@ class Embedder:
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if self.query_engine is not None:
             return self.query_engine.embed(texts, is_query=True)
-        vectors = self.model.encode(
-            [self.query_prompt + t for t in texts],
-            batch_size=32,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        model = self.model
+        with self._use_lock:
+            vectors = model.encode(
+                [self.query_prompt + t for t in texts],
+                batch_size=32,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
     def _encode_query(self, text: str) -> np.ndarray:
@@ -128,7 +141,9 @@ class Embedder:
 
     def count_tokens(self, text: str) -> int:
         """Model tokens of a passage as embedded, prompt and special tokens included."""
-        ids = self.model.tokenizer(self.passage_prompt + text, add_special_tokens=True)["input_ids"]
+        tokenizer = self.model.tokenizer
+        with self._use_lock:
+            ids = tokenizer(self.passage_prompt + text, add_special_tokens=True)["input_ids"]
         return len(ids)
 
     # -- loading -------------------------------------------------------------------------

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import socket
 import threading
 import time
 import urllib.robotparser
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
@@ -36,7 +35,8 @@ HTML_TYPES = ("text/html", "application/xhtml+xml")
 
 @dataclass(frozen=True)
 class FetchSettings:
-    """How the fetcher behaves; `from_env` is the one place reading its variables."""
+    """How the fetcher behaves (bot.settings.Settings.fetch() fills it from the
+    `PASOKH_FETCH_*` variables; index/ reads none)."""
 
     user_agent: str = USER_AGENT
     timeout: float = 20.0  # seconds, connect and each read
@@ -47,22 +47,6 @@ class FetchSettings:
     max_redirects: int = 5
     respect_robots: bool = True
     allow_private: bool = False
-
-    @classmethod
-    def from_env(cls, **overrides) -> FetchSettings:
-        """`PASOKH_ALLOW_PRIVATE_URLS=1` (private/loopback addresses; tests, intranets),
-        `PASOKH_FETCH_TIMEOUT` (s, 20), `PASOKH_FETCH_MAX_MB` (5), `PASOKH_FETCH_DELAY`
-        (s per host, 1), `PASOKH_FETCH_RETRIES` (3), `PASOKH_IGNORE_ROBOTS=1`."""
-        env = os.environ
-        settings = cls(
-            timeout=float(env.get("PASOKH_FETCH_TIMEOUT", "") or 20),
-            max_bytes=int(float(env.get("PASOKH_FETCH_MAX_MB", "") or 5) * 1024 * 1024),
-            host_delay=float(env.get("PASOKH_FETCH_DELAY", "") or 1),
-            retries=max(1, int(env.get("PASOKH_FETCH_RETRIES", "") or 3)),
-            respect_robots=env.get("PASOKH_IGNORE_ROBOTS", "").strip() not in ("1", "true", "yes"),
-            allow_private=env.get("PASOKH_ALLOW_PRIVATE_URLS", "").strip() in ("1", "true", "yes"),
-        )
-        return replace(settings, **overrides)
 
 
 class FetchError(Exception):
@@ -147,7 +131,7 @@ class Fetcher:
     def __init__(
         self, settings: FetchSettings | None = None, transport: httpx.BaseTransport | None = None
     ) -> None:
-        self.settings = settings or FetchSettings.from_env()
+        self.settings = settings or FetchSettings()
         self._client = httpx.Client(
             headers={"User-Agent": self.settings.user_agent},
             timeout=self.settings.timeout,

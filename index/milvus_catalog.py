@@ -234,7 +234,9 @@ class Catalog:
 
 
 def _article_info(row: tuple) -> ArticleInfo:
-    return ArticleInfo(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], row[5])
+    # ArticleInfo keeps its text in a one-item list (it is loaded lazily on the default
+    # backend); handing the string over positionally made `.text` its first letter
+    return ArticleInfo(row[0], row[1], tuple(json.loads(row[2])), row[3], row[4], _text=[row[5]])
 
 
 def passage_from_row(chunk_id: int, row: tuple, score: float) -> Passage:

@@ -16,6 +16,7 @@ conversation), so each chat has its own asyncio lock.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -32,15 +33,15 @@ class AnsweringPool:
         self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="pasokh-answer")
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # chat -> (lock, questions in)
 
-    async def answer(self, chat_id: int, question: str, conversation: Any) -> Any:
+    async def answer(self, chat_id: int, question: str, conversation: Any, **options: Any) -> Any:
+        """`options` go to `answerer.answer` (`phrase=False` when the caller phrases apart)."""
         lock, waiting = self._chats.get(chat_id, (asyncio.Lock(), 0))
         self._chats[chat_id] = (lock, waiting + 1)
         try:
             async with lock:
                 loop = asyncio.get_running_loop()
-                return await loop.run_in_executor(
-                    self._executor, self.answerer.answer, question, conversation
-                )
+                call = functools.partial(self.answerer.answer, question, conversation, **options)
+                return await loop.run_in_executor(self._executor, call)
         finally:
             lock, waiting = self._chats[chat_id]
             if waiting == 1:

@@ -62,7 +62,6 @@ class PasokhBot(QuestionHandlers, CommandHandlers, ButtonHandlers, UploadHandler
         self.stats = BotStats()
         self.typing_interval = TYPING_INTERVAL
         self.username = ""
-        self._answer_lock = asyncio.Lock()  # uploads' index writes, one at a time
         self.answering = AnsweringPool(answerer)  # questions: a few at once, in order per chat
         self._upload_lock = asyncio.Lock()
         self._reload_lock = threading.Lock()
@@ -183,8 +182,11 @@ def build_application(
     answerer: Any,
     max_upload_bytes: int = BOT_API_DOWNLOAD_LIMIT,
     announce: bool = False,
+    feeds: Any = None,
+    feed_minutes: float = 0.0,
 ) -> Application:
-    """The PTB Application with Pasokh's handlers; `bot_data["pasokh"]` is the PasokhBot."""
+    """The PTB Application with Pasokh's handlers; `bot_data["pasokh"]` is the PasokhBot.
+    `feeds` (a bot.feeds_telegram.FeedJob) adds `/feeds` and a sync every `feed_minutes`."""
     install_log_redaction(settings.token)
     pasokh = PasokhBot(settings, answerer, max_upload_bytes, announce)
     builder = (
@@ -219,4 +221,10 @@ def build_application(
     app = builder.build()
     app.bot_data["pasokh"] = pasokh
     pasokh.register(app)
+    if feeds is not None:
+        from bot.feeds_telegram import register_feeds
+
+        # No answer lock: like uploads, a sync indexes in a worker thread while questions
+        # are answered from the live version (the Embedder serializes its own model use).
+        register_feeds(app, feeds, feed_minutes, pasokh.is_admin)
     return app

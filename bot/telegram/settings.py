@@ -4,13 +4,12 @@ token out of every log record and error message."""
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
+from bot import redaction
 from bot.errors import ConfigError
 from bot.settings import Settings
 
@@ -28,7 +27,7 @@ class TelegramSettings:
     heartbeat_file: Path | None = None
     poll_timeout: int = 10
     webhook_secret: str = field(default="", repr=False)
-    webhook_listen: str = "0.0.0.0"
+    webhook_listen: str = "127.0.0.1"
     examples: tuple[str, ...] = ()  # none: drawn from the index (texts.index_examples)
     answer_cache_size: int = 1000
 
@@ -63,7 +62,7 @@ class TelegramSettings:
             heartbeat_file=settings.heartbeat_file,
             poll_timeout=max(0, settings.poll_timeout),
             webhook_secret=settings.webhook_secret.get_secret_value(),
-            webhook_listen=settings.webhook_listen or "0.0.0.0",
+            webhook_listen=settings.webhook_listen or "127.0.0.1",
             examples=settings.example_questions,
         )
 
@@ -73,23 +72,23 @@ class TelegramSettings:
 
 
 # -- keeping the token out of logs and messages ------------------------------------
-_SECRETS: set[str] = set()
 _redaction_installed = False
 
 
 def redact(text: str) -> str:
-    for secret in _SECRETS:
-        text = text.replace(secret, "<token>").replace(quote(secret, safe=""), "<token>")
-    return text
+    """`text` without the token, the webhook secret, the LLM key or anything shaped like a
+    Bot API token (bot.redaction: one list of secrets for logs, errors and tracebacks)."""
+    return redaction.redact(text)
 
 
 def install_log_redaction(secret: str) -> None:
-    """Replace `secret` by ``<token>`` in every log record from now on, whatever logs it
-    (httpx logs request URLs, and a Bot API URL holds the token) and whichever handler
-    writes it: the record is cleaned when it is made, before any handler sees it."""
+    """Replace `secret` (and every other secret bot.redaction knows) by ``<token>`` in
+    every log record from now on, whatever logs it (httpx logs request URLs, and a Bot API
+    URL holds the token) and whichever handler writes it: the record is cleaned when it is
+    made, before any handler sees it."""
     global _redaction_installed
     if secret:
-        _SECRETS.add(secret)
+        redaction.register_secret(secret)
     if _redaction_installed:
         return
     _redaction_installed = True
@@ -97,8 +96,6 @@ def install_log_redaction(secret: str) -> None:
 
     def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
         record = previous(*args, **kwargs)
-        if not _SECRETS:
-            return record
         try:
             message = record.getMessage()
         except Exception:  # a broken format string: leave it to the handler to report
@@ -107,8 +104,7 @@ def install_log_redaction(secret: str) -> None:
         if cleaned != message:
             record.msg, record.args = cleaned, None
         if record.exc_info and record.exc_info[1] is not None:
-            formatted = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
-            record.exc_text = redact(formatted)
+            record.exc_text = redaction.format_exception(record.exc_info[1]).rstrip("\n")
         return record
 
     logging.setLogRecordFactory(factory)

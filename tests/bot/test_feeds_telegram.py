@@ -1,21 +1,22 @@
-"""`/feeds` and the JobQueue sync in the real PTB application, against the stand-in Bot API
+"""`/feeds` and the JobQueue sync in the real PTB application, wired as `pasokh telegram`
+wires it (Settings → bot_feed_job → build_application), against the stand-in Bot API
 server and the local news site: a feed added by an admin is synced by the job, the bot
-reloads, and a question is answered from the fed page."""
+reloads, and a question is answered from the fed page, its URL linked."""
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import html
 import time
 
 import pytest
-from telegram.ext import CommandHandler
 
 from bot.answering import Answerer
-from bot.feeds_telegram import FeedJob, feeds_command, schedule_feed_sync
+from bot.feeds_telegram import JOB_NAME
+from bot.settings import Settings
 from bot.telegram.app import build_application
+from bot.telegram.main import bot_feed_job
 from bot.telegram.settings import TelegramSettings
-from index.fetching import FetchSettings
 from index.search import KnowledgeBase
 from index.store import update_index
 from tests.support import news_site
@@ -45,30 +46,31 @@ def test_admin_adds_a_feed_the_job_syncs_it_and_the_bot_answers_from_it(tmp_path
         [extract_article(news_site.article_html(seed, site.base), site.url(seed.slug))],
     )
     kb = KnowledgeBase(index_dir, embedder)
-    job = FeedJob(
-        index_dir, lambda: embedder, FetchSettings(host_delay=0, backoff=0, allow_private=True)
-    )
+    answerer = Answerer(kb)
 
     with stub.StubBotApi(TOKEN) as api:
-        settings = TelegramSettings.from_env(
+        settings = Settings.from_env(
             {
                 "TELEGRAM_BOT_TOKEN": TOKEN,
                 "TELEGRAM_API_BASE_URL": api.base_url,
+                "PASOKH_INDEX_DIR": str(index_dir),
                 "PASOKH_ADMIN_IDS": str(ADMIN),
                 "PASOKH_RELOAD_SECONDS": "0.5",
+                "PASOKH_FEED_MINUTES": "0.05",  # every 3 s (the first run after 10 s)
+                "PASOKH_ALLOW_PRIVATE_URLS": "1",  # the news site is on 127.0.0.1
+                "PASOKH_FETCH_DELAY": "0",
             }
         )
-        app = build_application(settings, Answerer(kb))
-        pasokh = app.bot_data["pasokh"]
-        app.add_handler(
-            CommandHandler(
-                "feeds",
-                functools.partial(
-                    feeds_command, index_dir=index_dir, is_admin=pasokh.is_admin, job=job
-                ),
-            ),
-            group=-1,
+        job = bot_feed_job(settings, answerer)
+        app = build_application(
+            TelegramSettings.from_settings(settings),
+            answerer,
+            feeds=job,
+            feed_minutes=settings.feed_minutes,
         )
+        pasokh = app.bot_data["pasokh"]
+        (scheduled,) = app.job_queue.get_jobs_by_name(JOB_NAME)
+        assert scheduled.data is job
 
         def reply_to(message: dict) -> str:
             (call,) = api.wait_for_call(
@@ -96,12 +98,14 @@ def test_admin_adds_a_feed_the_job_syncs_it_and_the_bot_answers_from_it(tmp_path
             )
             answer = reply_to(question)
             assert "دو میلیارد دلار" in answer
+            (oman,) = [a.url for a in pasokh.kb.articles() if "مسقط" in a.title]
+            assert oman.startswith("http://127.0.0.1:")  # the page's URL, stored
+            assert f'<a href="{html.escape(oman, quote=True)}">' in answer
 
         sent_at = 0.0
 
         async def main() -> None:
             async with running(app, poll_timeout=1.0):
-                assert schedule_feed_sync(app.job_queue, job, minutes=0.05, first=1) is not None
                 await asyncio.to_thread(scenario)
 
         try:

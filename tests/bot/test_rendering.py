@@ -76,3 +76,45 @@ def test_console_listings_are_terminal_safe():
     session = ConsoleSession.__new__(ConsoleSession)
     session.bidi = False
     assert session.show("مقاله\x1b]0;pwned\x07") == "مقاله"
+
+
+def _with_url(url: str) -> SimpleNamespace:
+    part = SimpleNamespace(
+        title="سفر وزیر به مسقط", source="ایرنا", date="", article_id="web_1", url=url
+    )
+    return SimpleNamespace(text="دو میلیارد دلار", parts=[part])
+
+
+@pytest.mark.parametrize(
+    ("url", "html_tail"),
+    [
+        ("", "(شناسه: web_1)"),
+        (
+            "https://www.irna.ir/news/85412345/سفر?a=1&b=2",
+            '(شناسه: web_1) <a href="https://www.irna.ir/news/85412345/سفر?a=1&amp;b=2">پیوند</a>',
+        ),
+        (
+            'http://x.ir/"><script>',
+            '(شناسه: web_1) <a href="http://x.ir/&quot;&gt;&lt;script&gt;">پیوند</a>',
+        ),
+        ("javascript:alert(1)", "(شناسه: web_1)"),  # only http(s) is linked
+        ("file:///etc/passwd", "(شناسه: web_1)"),
+    ],
+)
+def test_citation_urls_linked_in_telegram_only_when_http_and_escaped(url, html_tail):
+    from bot.rendering import render_answer_html
+
+    html_text = render_answer_html(_with_url(url))
+    assert html_text.splitlines()[-1].endswith(html_tail)
+    assert html_text.count("<a ") == (1 if url.startswith("http") else 0)
+
+
+@pytest.mark.parametrize(
+    ("url", "lines_after_source"),
+    [("", []), ("https://www.irna.ir/news/1/", ["    https://www.irna.ir/news/1/"])],
+)
+@pytest.mark.parametrize("bidi", [False, True])
+def test_citation_url_printed_under_its_source_line(url, lines_after_source, bidi):
+    lines = render_answer_text(_with_url(url), bidi=bidi).split("\n")
+    source = next(i for i, line in enumerate(lines) if "web_1" in line)
+    assert lines[source + 1 :] == lines_after_source

@@ -25,7 +25,7 @@ from bot.rendering import render_answer_html, split_message
 from bot.telegram.app import PasokhBot, build_application
 from bot.telegram.settings import TelegramSettings, install_log_redaction, redact
 from bot.telegram.stores import UserRateLimit
-from index.readers import Article
+from index.readers import Article, content_id
 from index.search import KnowledgeBase
 from index.store import current_version, update_index
 from tests.support import telegram_stub_server as stub
@@ -217,6 +217,47 @@ def test_sources_are_paged_with_buttons(api, seed_index_copy, embedder):
     run_bot(api, answerer, scenario)
 
 
+@pytest.mark.timeout(180)
+def test_sources_page_with_a_huge_title_fits_one_message(api, seed_index_copy, embedder):
+    articles = [
+        Article(
+            id=f"page-{i:02d}",
+            title=("سفر وزیر " * 3000)[:24_000] if i == 9 else f"دیدار شماره {i} وزیران",
+            text=f"وزیر خارجه در دیدار شماره {i} با همتای خود درباره همکاری‌های اقتصادی گفت‌وگو کرد.",
+            sources=["خبرگزاری آزمایشی " * 200 if i == 9 else "خبرگزاری آزمایشی"],
+        )
+        for i in range(10)
+    ]
+    update_index(seed_index_copy, embedder, articles)
+    answerer = Answerer(KnowledgeBase(seed_index_copy, embedder))
+
+    def scenario(pasokh):
+        sources = api.push_text(USER, text="/sources")
+        (page1,) = replies_to(api, sources)
+        api.push_callback(USER, sent_message(page1), "src:1")
+        (edit,) = api.wait_for_call("editMessageText")  # the stand-in refuses > 4,096
+        assert "صفحه‌ی ۲ از ۲" in edit.text and "page-09" in edit.text
+        assert stub.check_telegram_html(edit.text) <= 4096
+        assert "سفر وزیر سفر وزیر" in edit.text and "…" in edit.text  # clipped, not dropped
+        assert not [c for c in api.calls() if c.status != 200]
+
+    run_bot(api, answerer, scenario)
+
+
+@pytest.mark.parametrize(
+    ("text", "units", "expected"),
+    [
+        ("سفر کوتاه", 200, "سفر کوتاه"),
+        ("سفر وزیر خارجه", 8, "سفر وزی…"),
+        ("😀😀😀😀", 5, "😀😀…"),  # two units each: never half a pair
+        ("", 10, ""),
+    ],
+)
+def test_clip_counts_utf16_units(text, units, expected):
+    clipped = texts.clip(text, units)
+    assert clipped == expected and len(clipped.encode("utf-16-le")) // 2 <= units
+
+
 @pytest.mark.timeout(120)
 def test_html_in_question_and_article_is_escaped(api, seed_index_copy, embedder):
     article = Article(
@@ -320,6 +361,75 @@ def test_429_and_500_survived_with_the_answer_delivered(api, kb):
     assert pasokh.stats.served == 2
 
 
+# -- a slow language model holds up nobody else ------------------------------------
+_FENCE_RE = re.compile(r"<<<گزیده \d+ (\w+)>>>\n\(.*?\) (.*?)\n<<<پایان \1>>>", re.S)
+
+
+class _HeldLlm:
+    """An OpenAI-compatible server on loopback that echoes the first excerpt (a grounded
+    reply) at once, except for questions holding `slow_word`: those wait for `release`."""
+
+    def __init__(self, slow_word: str) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.slow_word, self.release = slow_word, threading.Event()
+        self.held = threading.Event()  # a slow request has arrived and is being held
+        llm = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                prompt = body["messages"][-1]["content"]
+                if llm.slow_word in prompt.rsplit("پرسش:", 1)[-1]:
+                    llm.held.set()
+                    assert llm.release.wait(60), "never released"
+                content = _FENCE_RE.search(prompt).group(2) + " [1]"
+                data = json.dumps({"choices": [{"message": {"content": content}}]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.timeout(120)
+def test_a_slow_language_model_reply_does_not_stall_other_users(api, kb):
+    from bot.llm import LlmPhraser
+
+    llm = _HeldLlm("امیرعبداللهیان")
+    answerer = Answerer(kb, LlmPhraser(llm.url, "fake-model", timeout=60))
+
+    def scenario(pasokh):
+        slow = api.push_text(USER, text=Q_LEFT)
+        assert llm.held.wait(30)  # USER's reply is with the model, which holds it
+        other = api.push_text(OTHER, text="علیرضا حقیقیان چه سمتی دارد؟")
+        (reply,) = replies_to(api, other)  # answered (and phrased) meanwhile
+        assert "حقیقیان" in reply.text and "[1]" in reply.text
+        assert not [c for c in api.calls("sendMessage") if c.chat_id == USER]
+        llm.release.set()
+        (late,) = replies_to(api, slow)
+        assert "بامداد سه شنبه" in late.text and "[1]" in late.text
+
+    try:
+        pasokh = run_bot(api, answerer, scenario)
+    finally:
+        llm.close()
+    assert pasokh.stats.served == 2
+
+
 # -- per-user rate limit -------------------------------------------------------------
 @pytest.mark.timeout(120)
 def test_rate_limited_user_gets_a_polite_message(api, kb):
@@ -376,7 +486,9 @@ def test_admin_upload_lands_in_the_index_and_a_non_admins_does_not(api, kb):
         assert "افزوده (۱)" in report.text and "nigeria-visit" in report.text
         assert "../" not in report.text and "etc" not in report.text
         assert api.calls("getFile") and api.calls("download")
-        assert kb.version != before and kb.article("nigeria-visit") is not None
+        # an upload's id comes from its text, never its (sender-chosen, not unique) name
+        assert kb.version != before and kb.article(content_id(NEW_ARTICLE)) is not None
+        assert kb.article("nigeria-visit") is None
 
         question = api.push_text(
             USER, text="وزیر امور خارجه برای گفت‌وگو درباره چه همکاری‌هایی به ابوجا سفر کرد؟"
@@ -413,6 +525,114 @@ def test_admin_upload_lands_in_the_index_and_a_non_admins_does_not(api, kb):
     assert kb.article("ok-1") is not None
 
 
+class _BlockingEmbedder:
+    """The index's embedder, but embedding an upload waits for `release`: a long indexing
+    run, without sleeps. Questions use the knowledge base's own embedder, not this one."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.started, self.release = inner, threading.Event(), threading.Event()
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def encode_passages(self, texts):
+        self.started.set()
+        assert self.release.wait(60), "never released"
+        return self.inner.encode_passages(texts)
+
+
+@pytest.mark.timeout(180)
+def test_questions_are_answered_while_an_upload_is_indexed(api, kb, embedder, tmp_path):
+    heartbeat = tmp_path / "heartbeat"
+    blocking = _BlockingEmbedder(embedder)
+    before = kb.version
+
+    def configure(pasokh):
+        pasokh.index_embedder = blocking
+        pasokh.progress_interval = 0.2
+
+    def scenario(pasokh):
+        # one invalid byte (replaced and named) and one record that is skipped, by name
+        data = (
+            json.dumps(
+                {"title": "سفر وزیر خارجه به ابوجا", "text": NEW_ARTICLE}, ensure_ascii=False
+            )
+            .encode()
+            .replace("ابوجا".encode(), "ابوجا".encode() + b"\xff", 1)
+            + b"\n"
+            + json.dumps({"id": "bad", "title": "ت", "text": "متن", "source": 5}).encode()
+            + b"\n"
+        )
+        upload = api.push_document(ADMIN, ADMIN, "news.jsonl", data)
+        assert blocking.started.wait(60)  # the upload is being embedded, and held there
+        (status,) = api.wait_for_call("sendMessage", where=lambda c: c.chat_id == ADMIN)
+        assert "news.jsonl" in status.text and not status.params.get("reply_parameters")
+
+        beats = pasokh.stats.heartbeats  # the event loop runs: the heartbeat goes on
+        question = api.push_text(USER, text=Q_LEFT)
+        (answer,) = replies_to(api, question)  # answered from the live version meanwhile
+        assert "بامداد سه شنبه" in answer.text and kb.version == before
+        assert pasokh.stats.wait_for(lambda stats: stats.heartbeats > beats, timeout=20)
+        progress = api.wait_for_call(
+            "editMessageText", where=lambda c: c.chat_id == ADMIN and "افزودن" in c.text
+        )
+        assert all(c.params["message_id"] == progress[0].params["message_id"] for c in progress)
+
+        blocking.release.set()
+        (report,) = replies_to(api, upload, timeout=90)
+        assert "افزوده (۱)" in report.text
+        assert "news.jsonl: 1 invalid UTF-8 byte" in report.text  # the replaced byte, named
+        assert "ردشده (۱)" in report.text and "news.jsonl:2" in report.text
+        done = api.wait_for_call("editMessageText", where=lambda c: "به پایان رسید" in c.text)
+        assert done[0].params["message_id"] == progress[0].params["message_id"]
+
+    env = {"PASOKH_RELOAD_SECONDS": "0.5", "PASOKH_HEARTBEAT_FILE": str(heartbeat)}
+    pasokh = run_bot(api, Answerer(kb), scenario, env=env, configure=configure)
+    assert kb.version != before and pasokh.stats.served == 1
+
+
+@pytest.mark.timeout(180)
+def test_upload_during_another_indexing_run_gives_up_with_a_clear_message(api, kb):
+    from index.versions import writer_lock
+
+    before = kb.version
+
+    def configure(pasokh):
+        pasokh.lock_timeout = 1.0
+
+    def scenario(pasokh):
+        with writer_lock(kb.index_dir):  # `pasokh index build` is running
+            upload = api.push_document(ADMIN, ADMIN, "news.txt", NEW_ARTICLE.encode())
+            (reply,) = replies_to(api, upload, timeout=60)
+        assert reply.text == texts.UPLOAD_BUSY.format(name="news.txt", reason="")
+        assert api.wait_for_call("editMessageText", where=lambda c: "در جریان است" in c.text)
+        question = api.push_text(USER, text=Q_LEFT)
+        assert "بامداد سه شنبه" in replies_to(api, question)[0].text
+
+    run_bot(api, Answerer(kb), scenario, configure=configure)
+    assert kb.version == before and current_version(kb.index_dir) == before
+
+
+def test_upload_progress_is_throttled():
+    from bot.telegram.handlers.uploads import UploadProgress
+
+    now = [0.0]
+    progress = UploadProgress("news.json", interval=5.0, clock=lambda: now[0])
+    assert progress.due() is None  # nothing new since the "received" line
+    progress.stage = "indexing"
+    progress.advance(10, 200)
+    assert progress.due() is None  # news, but too soon
+    now[0] = 5.0
+    assert progress.due() == "افزودن «news.json» به نمایه… ۱۰ از ۲۰۰ بخش (۵٪)"
+    progress.advance(20, 200)
+    now[0] = 6.0
+    assert progress.due() is None
+    progress.stage = "done"
+    assert progress.due(final=True) == "افزودن «news.json» به پایان رسید."  # final: at once
+    now[0] = 60.0
+    assert progress.due() is None  # shown already
+
+
 @pytest.mark.timeout(120)
 def test_admin_commands_refused_to_others_and_stats_and_reload(api, kb, embedder):
     def scenario(pasokh):
@@ -441,6 +661,44 @@ def test_admin_commands_refused_to_others_and_stats_and_reload(api, kb, embedder
         assert "تغییری نکرده" in replies_to(api, again)[0].text
 
     run_bot(api, Answerer(kb), scenario, env={"PASOKH_RELOAD_SECONDS": "3600"})
+
+
+@pytest.mark.timeout(120)
+def test_admins_stats_in_a_group_points_to_a_private_chat(api, kb):
+    def scenario(pasokh):
+        in_group = api.push_text(GROUP, ADMIN, "/stats", chat_type="supergroup")
+        (reply,) = replies_to(api, in_group)
+        assert reply.text == texts.STATS_PRIVATE_ONLY
+        assert kb.version not in reply.text and "multilingual" not in reply.text
+        private = api.push_text(ADMIN, text="/stats")
+        assert kb.version in replies_to(api, private)[0].text
+
+    run_bot(api, Answerer(kb), scenario)
+
+
+@pytest.mark.timeout(120)
+def test_start_reads_article_dates_once_per_version_off_the_event_loop(api, kb, monkeypatch):
+    """The dates /start shows read every article's text: never on the event loop (a long
+    text would stall every chat), and once per index version, not per /start."""
+    import index.search
+
+    calls: list[bool] = []  # per call: was it on a thread running an event loop?
+    real = index.search.first_date_mention
+
+    def watched(text):
+        calls.append(asyncio._get_running_loop() is not None)
+        return real(text)
+
+    monkeypatch.setattr(index.search, "first_date_mention", watched)
+
+    def scenario(pasokh):
+        for _ in range(3):
+            start = api.push_text(USER, text="/start")
+            assert "۱۵ مارس" in replies_to(api, start)[0].text
+
+    run_bot(api, Answerer(kb), scenario)
+    assert calls and not any(calls)
+    assert len(calls) <= len(kb.articles())
 
 
 @pytest.mark.timeout(120)
@@ -624,6 +882,7 @@ def test_settings_from_env(tmp_path):
     assert settings.token == TOKEN and TOKEN not in repr(settings)
     assert settings.api_base_url == "http://127.0.0.1:8081"
     assert settings.admin_ids == {1, 22, 333} and settings.rate_limit_per_minute == 10
+    assert settings.webhook_listen == "127.0.0.1"  # a TLS proxy on the host forwards to it
     env_wins = TelegramSettings.from_env(
         {"TELEGRAM_BOT_TOKEN": "1:env", "TELEGRAM_BOT_TOKEN_FILE": str(secret)}
     )
@@ -637,6 +896,37 @@ def test_settings_from_env(tmp_path):
     assert TOKEN not in str(err.value)
     install_log_redaction(TOKEN)  # what run_telegram does with the token it reads
     assert redact(f"url /bot{TOKEN}/getMe") == "url /bot<token>/getMe"
+
+
+@pytest.mark.parametrize(
+    ("message", "secret"),
+    [
+        ("setWebhook با رمز %s", "generated-webhook-secret_0123456789abcdef"),
+        ("کلید مدل زبانی: %s", "sk-llm-key-that-must-not-show"),
+        (
+            "توکن دیگری در پیام خطا: %s",
+            "5555555:AAAbbbCCCdddEEEfffGGGhhhIIIjjjKKK00",
+        ),  # token-shaped
+    ],
+)
+def test_log_records_use_the_shared_redaction(caplog, message, secret):
+    """Log records go through bot.redaction: secrets registered at run time (the generated
+    webhook secret) and anything shaped like a Bot API token, in messages and tracebacks."""
+    from bot.redaction import register_secret
+
+    install_log_redaction(TOKEN)
+    if ":" not in secret:
+        register_secret(secret)
+    logger = logging.getLogger("pasokh.test.redaction")
+    with caplog.at_level(logging.INFO, logger="pasokh.test.redaction"):
+        logger.warning(message, secret)
+        try:
+            raise RuntimeError(f"request to /bot{TOKEN}/setWebhook?secret_token={secret}")
+        except RuntimeError:
+            logger.exception("failed")
+    text = caplog.text + "".join(r.exc_text or "" for r in caplog.records)
+    assert secret not in text and TOKEN not in text
+    assert text.count("<token>") >= 3
 
 
 # -- the real command, as a process ----------------------------------------------------
@@ -707,6 +997,21 @@ def test_rejected_token_is_not_printed(api, seed_index_copy):
 
 
 @pytest.mark.timeout(180)
+def test_rejected_token_is_not_printed_under_debug(api, seed_index_copy):
+    """--debug prints the traceback and logs every request URL: both redacted."""
+    wrong = "999999:wrong-Token-that-must-not-show"
+    process = _pasokh(api, seed_index_copy, "--debug", token=wrong)
+    try:
+        _, err = process.communicate(timeout=150)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 2
+    assert "Traceback" in err and "InvalidToken" in err and "/bot<token>/getMe" in err
+    assert wrong not in err and wrong.split(":")[1] not in err
+
+
+@pytest.mark.timeout(180)
 def test_webhook_mode_answers_a_posted_update(api, seed_index_copy):
     import socket
     import urllib.request
@@ -756,3 +1061,69 @@ def test_webhook_mode_answers_a_posted_update(api, seed_index_copy):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _post_update(url: str, update: dict, secret: str | None) -> int:
+    """POST `update` to the webhook as Telegram would (or as a forger would); the status."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+@pytest.mark.timeout(180)
+def test_webhook_without_a_configured_secret_refuses_forged_updates(api, seed_index_copy):
+    """No TELEGRAM_WEBHOOK_SECRET, no TELEGRAM_WEBHOOK_LISTEN: a secret is made up, given to
+    Telegram, and a forged admin /stats without it (or with a wrong one) is refused."""
+    import socket
+    import urllib.error
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/hook"
+    env = {"TELEGRAM_WEBHOOK_SECRET": "", "TELEGRAM_WEBHOOK_LISTEN": ""}
+    process = _pasokh(api, seed_index_copy, "--webhook-url", url, "--port", str(port), env=env)
+    stderr: list[str] = []
+    reader = _drain(process, stderr)
+    try:
+        (hook,) = api.wait_for_call("setWebhook", timeout=120)
+        secret = hook.params.get("secret_token") or ""
+        assert len(secret) >= 32 and re.fullmatch(r"[A-Za-z0-9_-]+", secret)
+        forged = api.message(ADMIN, ADMIN, text="/stats")
+        forged["entities"] = [{"type": "bot_command", "offset": 0, "length": 6}]
+        update = {"update_id": 7, "message": forged}
+        deadline = time.monotonic() + 30
+        while True:  # setWebhook may come a moment before the server listens
+            try:
+                unsigned = _post_update(url, update, None)
+                break
+            except urllib.error.URLError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        assert unsigned == 403
+        assert _post_update(url, update, "not-the-secret") == 403
+        assert _post_update(url, {**update, "update_id": 8}, secret[:-1]) == 403
+        time.sleep(1.0)  # not a timing assertion: room for a wrongly accepted update to act
+        assert api.calls("sendMessage") == []
+
+        assert _post_update(url, {**update, "update_id": 9}, secret) == 200
+        (stats,) = replies_to(api, forged)
+        assert "مقاله‌ها: ۲" in stats.text
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    reader.join(timeout=5)
+    assert secret not in "".join(stderr)

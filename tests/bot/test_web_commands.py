@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import io
 import json
-import sys
 from pathlib import Path
 
 import pytest
 
-from bot.feeds_telegram import FeedJob, feed_minutes
+from bot.feeds_telegram import FeedJob
+from bot.settings import Settings
 from bot.web_commands import (
     EXIT_SKIPPED,
     cmd_feeds_add,
@@ -23,18 +22,8 @@ from bot.web_commands import (
 )
 from index.fetching import FetchSettings
 from index.search import KnowledgeBase
+from tests.support import news_site
 
-
-def _load_site_module():
-    path = Path(__file__).resolve().parent.parent / "support" / "news_site.py"
-    spec = importlib.util.spec_from_file_location("pasokh_news_site", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-news_site = _load_site_module()
 LOCAL = FetchSettings(host_delay=0, backoff=0, allow_private=True)
 
 
@@ -117,4 +106,32 @@ def test_read_url_articles_prints_one_line_per_bad_url(site):
     [({}, 15.0), ({"PASOKH_FEED_MINUTES": "5"}, 5.0), ({"PASOKH_FEED_MINUTES": "0"}, 0.0)],
 )
 def test_feed_minutes(env, minutes):
-    assert feed_minutes(env) == minutes
+    assert Settings.from_env(env).feed_minutes == minutes
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, FetchSettings()),
+        (
+            {
+                "PASOKH_ALLOW_PRIVATE_URLS": "1",
+                "PASOKH_FETCH_TIMEOUT": "7",
+                "PASOKH_FETCH_MAX_MB": "0.5",
+                "PASOKH_FETCH_DELAY": "0",
+                "PASOKH_FETCH_RETRIES": "2",
+                "PASOKH_IGNORE_ROBOTS": "yes",
+            },
+            FetchSettings(
+                timeout=7.0,
+                max_bytes=512 * 1024,
+                host_delay=0.0,
+                retries=2,
+                respect_robots=False,
+                allow_private=True,
+            ),
+        ),
+    ],
+)
+def test_fetch_settings_come_from_the_settings_class(env, expected):
+    assert Settings.from_env(env).fetch() == expected

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("pymilvus", reason="the Milvus backend needs the `milvus` extra")
 pytest.importorskip("milvus_lite", reason="Milvus Lite (PyPI milvus-lite) runs these tests")
 
-from index.backends import backend_from_env, open_knowledge_base
+from index.backends import check_backend, open_knowledge_base
 from index.milvus_store import MilvusKnowledgeBase
 from index.persian import matching_tokens
 from index.readers import Article, read_paths
@@ -186,23 +186,16 @@ def test_open_without_an_index_and_with_another_model(tmp_path, embedder, milvus
 
 
 @pytest.mark.parametrize(
-    ("flag", "env", "expected"),
-    [
-        (None, "", "faiss"),
-        (None, "milvus", "milvus"),
-        ("faiss", "milvus", "faiss"),
-        ("MILVUS", "", "milvus"),
-    ],
+    ("name", "expected"),
+    [(None, "faiss"), ("", "faiss"), ("milvus", "milvus"), ("MILVUS", "milvus")],
 )
-def test_backend_choice(monkeypatch, flag, env, expected):
-    monkeypatch.setenv("PASOKH_BACKEND", env)
-    assert backend_from_env(flag) == expected
+def test_backend_choice(name, expected):
+    assert check_backend(name) == expected
 
 
-def test_unknown_backend_is_one_clear_error(monkeypatch):
-    monkeypatch.setenv("PASOKH_BACKEND", "elastic")
+def test_unknown_backend_is_one_clear_error():
     with pytest.raises(ValueError, match="PASOKH_BACKEND must be one of faiss, milvus"):
-        backend_from_env()
+        check_backend("elastic")
 
 
 def test_open_knowledge_base_picks_the_backend(tmp_path, embedder, seed_index_dir, seed_articles):

@@ -8,6 +8,7 @@ import logging
 from telegram import (
     Update,
 )
+from telegram.constants import ChatType
 from telegram.ext import (
     ContextTypes,
 )
@@ -23,13 +24,31 @@ class CommandHandlers(Sending):
 
     async def cmd_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         user = update.effective_user
+        articles, dates, examples = await self._start_facts()
         html = texts.start_message(
             user.first_name if user else "",
-            self.kb.articles(),
+            articles,
             self.kb.manifest.get("built_at", ""),
-            self.examples(),
+            examples,
+            dates,
         )
         await self.send(context.bot, update.effective_message, html)
+
+    async def _start_facts(self) -> tuple[list, list[str], tuple[str, ...]]:
+        """The articles, their dates and the examples /start shows: computed once per index
+        version, in a worker thread (the dates read every article's text)."""
+        version = self.kb.version
+        cached = getattr(self, "_start_cache", None)
+        if cached is None or cached[0] != version:
+            articles = self.kb.articles()
+            dates, examples = await asyncio.to_thread(
+                lambda: (
+                    texts.article_dates(articles),
+                    self.settings.examples or texts.index_examples(articles),
+                )
+            )
+            cached = self._start_cache = (version, articles, dates, examples)
+        return cached[1], cached[2], cached[3]
 
     async def cmd_help(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         html = texts.help_message(
@@ -53,6 +72,11 @@ class CommandHandlers(Sending):
     async def cmd_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if not self.is_admin(update):
             await self.send(context.bot, update.effective_message, texts.esc(texts.ADMINS_ONLY))
+            return
+        if update.effective_chat.type != ChatType.PRIVATE:  # internals never go to a group
+            await self.send(
+                context.bot, update.effective_message, texts.esc(texts.STATS_PRIVATE_ONLY)
+            )
             return
         summary = self.stats.summary()
         html = texts.stats_message(self.kb.manifest, summary["uptime_s"], summary)

@@ -68,8 +68,18 @@ class QuestionHandlers(Sending):
             return
         started = time.perf_counter()
         conversation = self.conversations.get(update.effective_chat.id)
+        # The language model, if any, phrases outside the answering pool: one slow reply
+        # must not hold a worker that other users' searches need.
+        apart = getattr(self.answerer, "phraser", None) is not None and hasattr(
+            self.answerer, "aphrase"
+        )
         async with self.typing(bot, message):
-            answer = await self.answering.answer(update.effective_chat.id, question, conversation)
+            chat_id = update.effective_chat.id
+            if apart:
+                answer = await self.answering.answer(chat_id, question, conversation, phrase=False)
+                answer = await self.answerer.aphrase(answer)
+            else:
+                answer = await self.answering.answer(chat_id, question, conversation)
         await self.send(
             bot,
             message,
