@@ -680,16 +680,16 @@ def test_admins_stats_in_a_group_points_to_a_private_chat(api, kb):
 def test_start_reads_article_dates_once_per_version_off_the_event_loop(api, kb, monkeypatch):
     """The dates /start shows read every article's text: never on the event loop (a long
     text would stall every chat), and once per index version, not per /start."""
-    import index.search
+    import index.snapshot
 
     calls: list[bool] = []  # per call: was it on a thread running an event loop?
-    real = index.search.first_date_mention
+    real = index.snapshot.first_date_mention
 
     def watched(text):
         calls.append(asyncio._get_running_loop() is not None)
         return real(text)
 
-    monkeypatch.setattr(index.search, "first_date_mention", watched)
+    monkeypatch.setattr(index.snapshot, "first_date_mention", watched)
 
     def scenario(pasokh):
         for _ in range(3):
