@@ -98,7 +98,7 @@ def collect(answerer: Answerer, questions: list[dict], weight: float) -> list[di
             {"x": x, "y": labels, "answerable": is_answerable(q), "weight": weight,
              "question": question, "candidates": candidates}
         )  # fmt: skip
-        if i % 500 == 0:
+        if i % 100 == 0:
             log.info("%d/%d questions", i, len(questions))
     return rows
 
@@ -132,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         default=SHARED,
         help="the shared eval folder (default ../shared/eval)",
     )
-    parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
-    parser.add_argument("--pquad-unanswerable", type=int, default=600)
+    parser.add_argument("--pquad-questions", type=int, default=300, help="answerable, train split")
+    parser.add_argument("--pquad-unanswerable", type=int, default=150)
     parser.add_argument(
         "--pquad-articles", type=int, default=0, help="index only the first N pquad articles"
     )
