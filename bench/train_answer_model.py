@@ -57,18 +57,17 @@ def index_dir_for(articles: Path) -> Path:
 
 
 def open_kb(name: str, articles: Path, index_dir: Path):
-    """The index of a data set's articles, built (or brought up to date) under var/eval."""
-    from index.embedding import Embedder
-    from index.readers import read_paths
+    """The index of a data set's articles, built (or brought up to date) under var/eval,
+    through the same wiring as `pasokh eval` (so the two share one index)."""
+    from bot import app
     from index.search import KnowledgeBase
-    from index.settings import IndexSettings
-    from index.store import update_index
 
-    settings = IndexSettings.from_env(str(index_dir))
-    embedder = Embedder(settings.model, settings.cache_dir)
+    settings = app.load_settings(index_dir)
+    embedder = app.load_embedder(settings)
     log.info("%s: indexing %s into %s (unchanged articles cost nothing)", name, articles, index_dir)
-    update_index(index_dir, embedder, read_paths([articles]).articles)
-    return KnowledgeBase(index_dir, embedder)
+    result = app.read_articles([articles], settings, app.Feedback())
+    app.write_articles(settings, embedder, app.Feedback(), result.articles)
+    return KnowledgeBase(settings.index_dir, embedder)
 
 
 def gold_of(q: dict) -> list[list[str]]:
@@ -99,7 +98,7 @@ def collect(answerer: Answerer, questions: list[dict], weight: float) -> list[di
             {"x": x, "y": labels, "answerable": is_answerable(q), "weight": weight,
              "question": question, "candidates": candidates}
         )  # fmt: skip
-        if i % 500 == 0:
+        if i % 100 == 0:
             log.info("%d/%d questions", i, len(questions))
     return rows
 
@@ -133,8 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         default=SHARED,
         help="the shared eval folder (default ../shared/eval)",
     )
-    parser.add_argument("--pquad-questions", type=int, default=1500, help="answerable, train split")
-    parser.add_argument("--pquad-unanswerable", type=int, default=600)
+    parser.add_argument("--pquad-questions", type=int, default=300, help="answerable, train split")
+    parser.add_argument("--pquad-unanswerable", type=int, default=150)
     parser.add_argument(
         "--pquad-articles", type=int, default=0, help="index only the first N pquad articles"
     )

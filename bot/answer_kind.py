@@ -87,7 +87,10 @@ _POSTS = (
 _SPEECH = r"گفت|افزود|اظهار داشت|اعلام کرد|تصریح کرد|خاطرنشان کرد|تاکید کرد|اظهار کرد|نوشت"
 _PLACES = (
     r"شهر|کشور|استان|پایتخت|منطقه|جزیره|کاخ|هتل|فرودگاه|مقر|ساختمان|دانشگاه|سالن|روستا|بندر|"
-    r"قاره|رود|رودخانه|کوه|دریا|خلیج|اقیانوس|ایالت|بخش|محله|خیابان|میدان|تهران|مسکو|پکن|"
+    r"قاره|رود|رودخانه|کوه|دریا|خلیج|اقیانوس|ایالت|بخش|محله|خیابان|میدان|"
+)
+_NAMED_PLACES = (  # the names of places, not the words for kinds of place
+    r"تهران|مسکو|پکن|"
     r"واشنگتن|لندن|پاریس|برلین|رم|توکیو|دهلی|بغداد|دمشق|بیروت|ریاض|دوحه|ابوظبی|دبی|انکارا|"
     r"استانبول|کابل|اسلاماباد|باکو|ایروان|تفلیس|عشقاباد|تاشکند|بیشکک|"
     r"استانه|نیویورک|ژنو|وین|بروکسل|مادرید|لیسبون|اتن|قاهره|الجزیره|تونس|طرابلس|صنعا|مسقط|"
@@ -98,6 +101,7 @@ _PLACES = (
     r"تاجیکستان|قزاقستان|قرقیزستان|مصر|اردن|یمن|بحرین|کره|ونزویلا|کوبا|برزیل|کانادا|استرالیا|"
     r"اروپا|اسیا|افریقا|ناپل|مشهد|اصفهان|شیراز|تبریز|قم|کرمان|یزد|اهواز|رشت|کرج"
 )
+_PLACES = _PLACES + _NAMED_PLACES
 _REASONS = (
     r"برای|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
     r"به سبب|در پی|بهمنظور|درخصوص|در خصوص|درباره|پیرامون|جهت|تا"
@@ -118,8 +122,11 @@ _FACTS = {
     HOW_LONG: re.compile(
         rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
     ),
-    WHO: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)"),
-    POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?:\s\w+){{0,2}}"),
+    # whole words only: "امیر" is a post, "امیرعبداللهیان" a name; "گفت وگو" is no speech
+    WHO: re.compile(
+        rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)(?! ?و ?گو)"
+    ),
+    POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,2}}"),
     WHERE: re.compile(rf"(?<!\w)(?:{_PLACES})(?!\w)"),
     WHY: re.compile(rf"(?<!\w)(?:{_REASONS})(?!\w)(?:\s\w+){{0,3}}"),
     SIGNED: re.compile(rf"(?<!\w)(?:{_SIGNED})(?:\s\w+){{0,3}}"),
@@ -151,6 +158,20 @@ def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
     return frozenset(
         f for f in sentence_facts(sentence)[kind] if any(w not in asked for w in f.split())
     )
+
+
+_NAMED_PLACE_RE = re.compile(rf"(?<!\w)(?:{_NAMED_PLACES})(?!\w)")
+
+
+def named_places(text: str) -> frozenset[str]:
+    """The cities and countries a text names ("پکن", "مسکو"), in the matching form."""
+    return frozenset(_NAMED_PLACE_RE.findall(normalize_for_matching(text)))
+
+
+def missing_places(question: str, around: str) -> frozenset[str]:
+    """Places the question names that the text around the answer never mentions: a
+    question about a trip to Beijing is not answered by a sentence about Moscow."""
+    return named_places(question) - named_places(around)
 
 
 def carries_asked_fact(kind: str, sentence: str, question: str) -> bool:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from cachetools import LRUCache
 
-from bot.answer_kind import carries_asked_fact, question_kind
+from bot.answer_kind import carries_asked_fact, missing_places, question_kind
 from bot.candidates import Candidate, SentenceVectors, sentence_candidates
 from bot.conversation import Conversation, Turn, resolve
 from bot.declining import decline_text, should_decline
@@ -260,14 +260,17 @@ class Answerer:
             return answer
         # A follow-up names its subject only by pointing at it: the words it borrowed
         # from earlier turns steered the search, and its articles were chosen by the turn.
-        if not follow_up and should_decline(self.model, ranked.decline_features):
-            answer.text = decline_text(self.kb, passages)
-            return answer
         q, candidates = ranked.question, ranked.candidates
         best = candidates[ranked.best]
+        if not follow_up and (
+            should_decline(self.model, ranked.decline_features)
+            or missing_places(question, self._article_text(best))
+        ):
+            answer.text = decline_text(self.kb, passages)
+            return answer
         limit = LIST_ANSWER_MAX_CHARS if q.is_list else ANSWER_MAX_CHARS
         chosen = [best]
-        other = None if follow_up else self._second_report(q, best, candidates)
+        other = None if follow_up else self._second_report(ranked)
         if other is not None:
             chosen.append(other)
         chosen = [self._with_neighbour(q, c, candidates, limit // len(chosen)) for c in chosen]
@@ -276,19 +279,26 @@ class Answerer:
         answer.text = _answer_text(answer.parts)
         return answer
 
-    def _second_report(
-        self, q: Question, best: Candidate, candidates: list[Candidate]
-    ) -> Candidate | None:
+    def _second_report(self, ranked: Ranked) -> Candidate | None:
         """Another article's sentence, shown beside the best one only when the question
         singles out neither article (no month, year, day, city or person that only one
         of them holds) and that sentence answers the question on its own: it carries
-        the asked kind of fact and the ranker scores it nearly as high."""
-        others = [c for c in candidates if c.passage.article_id != best.passage.article_id]
+        the asked kind of fact, and the ranker scores it nearly as high or the decline
+        model, asked about it alone, would give it as the answer."""
+        q, candidates = ranked.question, ranked.candidates
+        best = candidates[ranked.best]
+        others = [
+            i for i, c in enumerate(candidates) if c.passage.article_id != best.passage.article_id
+        ]
         if not others:
             return None
-        other = max(others, key=lambda c: c.score)
+        at = max(others, key=lambda i: candidates[i].score)
+        other = candidates[at]
         if other.score < best.score - self.model.parallel_margin:
-            return None
+            scores = np.array([c.score for c in candidates])
+            alone = decline_features(q, candidates, ranked.features, scores, at)
+            if should_decline(self.model, alone):
+                return None
         if not all(carries_asked_fact(q.kind, c.text, q.text) for c in (best, other)):
             return None
         if coverage_of(q.weights, text_tokens(other.text)) < 0.5 * coverage_of(
@@ -355,6 +365,10 @@ class Answerer:
             score=candidate.score,
             url=(article.url if article is not None else "") or "",
         )
+
+    def _article_text(self, candidate: Candidate) -> str:
+        article = self.kb.article(candidate.passage.article_id)
+        return f"{article.title} {article.text}" if article else candidate.passage.text
 
     # -- word statistics ---------------------------------------------------------------
     def _token_weights(self, query: str) -> dict[str, float]:

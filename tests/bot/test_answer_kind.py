@@ -13,6 +13,7 @@ from bot.answer_kind import (
     WHO,
     WHY,
     carries_asked_fact,
+    missing_places,
     question_kind,
 )
 
@@ -103,3 +104,38 @@ def test_a_date_the_question_already_names_is_no_new_fact():
 
 def test_any_sentence_can_answer_a_question_of_no_particular_kind():
     assert carries_asked_fact(OTHER, "برجام موضوع گفت‌وگو بود.", "موضوع گفت‌وگو چه بود؟")
+
+
+# (question, a sentence that names no person by post, one that does)
+NAMES_ARE_NOT_POSTS = [
+    (
+        "لاوروف کیست؟",
+        "امیرعبداللهیان و لاوروف نیز تلفنی با یکدیگر گفت‌وگو کردند.",
+        "لاوروف وزیر امور خارجه روسیه است.",
+    ),
+    (
+        "چه کسی با امیرحسین دیدار کرد؟",
+        "امیرحسین دیروز به شیراز رفت.",
+        "سفیر ژاپن با امیرحسین دیدار کرد.",
+    ),
+]
+
+
+@pytest.mark.parametrize(("question", "no_fact", "fact"), NAMES_ARE_NOT_POSTS)
+def test_a_name_that_begins_like_a_post_is_no_post(question, no_fact, fact):
+    assert not carries_asked_fact(question_kind(question), no_fact, question)
+    assert carries_asked_fact(question_kind(question), fact, question)
+
+
+# (question, text around the answer, places the question names that the text lacks)
+PLACES = [
+    ("وزیر در سفر به پکن با چه کسی دیدار کرد؟", "وزیر در مسکو با همتای روس دیدار کرد.", {"پکن"}),
+    ("وزیر در سفر به مسکو با چه کسی دیدار کرد؟", "وزیر در مسکو با همتای روس دیدار کرد.", set()),
+    ("تو آمریکا چی امضا شد؟", "این قرارداد در امریکا امضا شد.", set()),
+    ("در کدام شهر امضا کردند؟", "قرارداد در تهران امضا شد.", set()),  # a kind of place, no name
+]
+
+
+@pytest.mark.parametrize(("question", "around", "missing"), PLACES)
+def test_places_the_question_names_must_be_around_the_answer(question, around, missing):
+    assert missing_places(question, around) == missing
