@@ -177,11 +177,13 @@ class Lexical:
         seg = self.postings[i]
         size = len(seg.doclen)
         found = [(t, seg.vocab[t]) for t in tokens if t in seg.vocab]
+        slices = {tid: (int(seg.indptr[tid]), int(seg.indptr[tid + 1])) for _, tid in found}
+        found = [(t, tid) for t, tid in found if slices[tid][1] > slices[tid][0]]  # merges keep
+        slices = {tid: slices[tid] for _, tid in found}  # words whose postings all died
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         if not found or size == 0:
             return empty
         norm = self._norm(i)
-        slices = {tid: (int(seg.indptr[tid]), int(seg.indptr[tid + 1])) for _, tid in found}
         bound = self._bound(i)
         uses: dict[int, int] = {}
         for _, tid in found:
