@@ -22,6 +22,9 @@ import numpy as np
 
 # BM25 parameters tuned on pquad_val: short passages want little length normalization.
 LEXICAL_K1, LEXICAL_B = 0.9, 0.4
+# Segments smaller than this are scored exhaustively: pruning's bookkeeping costs more
+# there (pquad_val, 2k chunks: 1.2 ms exhaustive, 1.8 ms pruned per query).
+PRUNE_FROM = 20_000
 
 
 def write_postings(folder: Path, documents: Sequence[Sequence[str]]) -> None:
@@ -200,7 +203,7 @@ class Lexical:
         partial = np.zeros(size, dtype=np.float32)
         union: np.ndarray | None = None
         rest = sum(most.values())
-        for tid in order[:-1]:
+        for tid in order[:-1] if size >= PRUNE_FROM else ():
             a, b = slices[tid]
             docs, tf = seg.docs[a:b], seg.tf[a:b]
             partial[docs] += uses[tid] * idf[tid] * tf / (tf + norm[docs])

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import index.lexical as lexical_module
 from index.lexical import LEXICAL_B, LEXICAL_K1, Lexical, Postings, write_postings
 from index.persian import matching_tokens
 from index.segments import Segment, merge, plan_merge, write_segment
@@ -86,7 +87,8 @@ PRUNING = [
 
 
 @pytest.mark.parametrize(("query", "k", "dead"), PRUNING)
-def test_pruned_top_equals_exhaustive_ranking(tmp_path, query, k, dead):
+def test_pruned_top_equals_exhaustive_ranking(tmp_path, monkeypatch, query, k, dead):
+    monkeypatch.setattr(lexical_module, "PRUNE_FROM", 0)  # prune even this small segment
     # many copies of a sentence with common words, a few with the rare ones
     texts = [DOCS[i % len(DOCS)] for i in range(60)] + ["وزیر گفت ایران ایران ایران"] * 30
     write_postings(tmp_path, [matching_tokens(t) for t in texts])
