@@ -51,8 +51,7 @@ def main() -> None:
     settings = app.load_settings(args.index_dir)
     embedder = app.load_embedder(settings)
     articles = [
-        article_from_record(r, r["id"], "articles.jsonl")
-        for r in read_jsonl(data / "articles.jsonl")
+        article_from_record(r, "articles.jsonl") for r in read_jsonl(data / "articles.jsonl")
     ]
     questions = read_jsonl(data / "questions.jsonl")
     if args.half:

@@ -31,6 +31,15 @@ def first_date_mention(text: str) -> str:
     return next(iter(date_mentions(text)), "")
 
 
+def _mask(size: int, positions: np.ndarray) -> np.ndarray | None:
+    """Tombstoned positions of one segment as a boolean mask (None when there are none)."""
+    if not len(positions):
+        return None
+    mask = np.zeros(size, dtype=bool)
+    mask[positions] = True
+    return mask
+
+
 @dataclass(frozen=True)
 class ArticleInfo:
     """An article's fields; its text is read from the catalog the first time it is used."""
@@ -100,6 +109,9 @@ class Snapshot:
         dead_file = version_dir(index_dir, manifest["version"]) / "tombstones.npy"
         tombstones = np.load(dead_file) if dead_file.exists() else np.zeros(0, np.int64)
         self.dead = [s.positions(tombstones) for s in self.segments]
+        self.dead_masks = [
+            _mask(len(s.ids), d) for s, d in zip(self.segments, self.dead, strict=True)
+        ]
         self.lexical = Lexical([s.postings for s in self.segments], int(manifest["chunks"]))
         self.lexical_stats = self.lexical.stats
         self._db = catalog.connect(index_dir, readonly=True)
@@ -210,17 +222,11 @@ class Snapshot:
         t0 = time.perf_counter()
         tokens = [t for t in matching_tokens(query, question=True) if self.lexical.knows(t)]
         found: list[tuple[int, float]] = []
-        for i, (seg, dead) in enumerate(zip(self.segments, self.dead, strict=True)):
-            scores = self.lexical.scores(i, tokens) if tokens else None
-            if scores is None:
-                continue
-            scores[dead] = 0.0
-            hit = np.flatnonzero(scores)  # usually far fewer than the segment's documents
-            top_k = min(k, len(hit))
-            if top_k == 0:
-                continue
-            top = hit[np.argpartition(-scores[hit], top_k - 1)[:top_k]]
-            found += [(int(seg.ids[p]), float(scores[p])) for p in top]
+        for i, (seg, dead) in enumerate(zip(self.segments, self.dead_masks, strict=True)):
+            if not tokens:
+                break
+            positions, scores = self.lexical.top(i, tokens, k, dead)
+            found += zip(seg.ids[positions].tolist(), scores.tolist(), strict=True)
         if timings is not None:
             timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
         return sorted(found, key=lambda item: (-item[1], item[0]))[:k]

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import index.lexical as lexical_module
 from index.lexical import LEXICAL_B, LEXICAL_K1, Lexical, Postings, write_postings
 from index.persian import matching_tokens
 from index.segments import Segment, merge, plan_merge, write_segment
@@ -72,3 +73,37 @@ def test_merge_drops_dead_and_keeps_scores(tmp_path):
     q = matching_tokens("وزیر امور خارجه", question=True)
     scores = alone.scores(0, q)
     assert scores[0] > 0 and scores[4] > 0 and scores[1] == 0  # docs 1 and 6 mention the minister
+
+
+# (question, k, dead positions): pruning must return exactly the exhaustive top k
+PRUNING = [
+    ("وزیر امور خارجه ایران", 3, []),  # a rare word gives candidates, common ones are looked up
+    ("وزیر امور خارجه ایران", 3, [0, 1, 2]),  # tombstones among the best
+    ("دیدار وزیر با لاوروف در مسکو", 5, [7]),
+    ("صادرات گاز به ترکیه", 40, []),  # k above the candidates: every posting is scored
+    ("همکاری دفاعی ایران و روسیه ایران", 2, []),  # a repeated word counts twice
+    ("واژه‌ای که نیست", 3, []),
+]
+
+
+@pytest.mark.parametrize(("query", "k", "dead"), PRUNING)
+def test_pruned_top_equals_exhaustive_ranking(tmp_path, monkeypatch, query, k, dead):
+    monkeypatch.setattr(lexical_module, "PRUNE_FROM", 0)  # prune even this small segment
+    # many copies of a sentence with common words, a few with the rare ones
+    texts = [DOCS[i % len(DOCS)] for i in range(60)] + ["وزیر گفت ایران ایران ایران"] * 30
+    write_postings(tmp_path, [matching_tokens(t) for t in texts])
+    lexical = Lexical([Postings(tmp_path)], len(texts))
+    q = matching_tokens(query, question=True)
+    mask = np.zeros(len(texts), dtype=bool)
+    mask[dead] = True
+    positions, scores = lexical.top(0, q, k, mask if dead else None)
+    full = lexical.scores(0, q)
+    if full is None:
+        assert len(positions) == 0
+        return
+    full[mask] = 0.0
+    hit = np.flatnonzero(full)
+    expected = hit[np.lexsort((hit, -full[hit]))][:k]  # by score, ties by position
+    got = positions[np.lexsort((positions, -scores))]
+    assert got.tolist() == expected.tolist()
+    assert scores[np.lexsort((positions, -scores))].tolist() == full[expected].tolist()
