@@ -23,6 +23,7 @@ import argparse
 import functools
 import hashlib
 import json
+import re
 import resource
 import shutil
 import subprocess
@@ -43,6 +44,8 @@ from index.readers import Article
 from index.search import KnowledgeBase
 
 DIMENSIONS = 384
+COPY_MARK = " #copy"
+COPY_RE = re.compile(r" #copy\d+$")
 QUERIES = 100
 BUILD_BATCH = (
     250_000  # chunks per write while building (the 1M build in one write ran out of memory)
@@ -71,7 +74,7 @@ class StandInEmbedder:
     def encode_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        base = np.stack([self._base(t.split("\n")[0]) for t in texts])
+        base = np.stack([self._base(COPY_RE.sub("", t.split("\n")[0])) for t in texts])
         return self._noisy(base, self.rng)
 
     def _noisy(self, base: np.ndarray, rng) -> np.ndarray:
@@ -101,10 +104,14 @@ def memoize_build_text_work() -> None:
 
 
 def copies(base: list[dict], start: int, count: int) -> list[Article]:
+    """Copies after the first get a marked title: the store embeds each distinct text once,
+    so identical copies would share one vector and make exact neighbours ties. The
+    stand-in embedder strips the mark: copies share a direction and differ by noise."""
     return [
         Article(
             id=f"c{start + i:07d}-{base[(start + i) % len(base)]['id']}",
-            title=base[(start + i) % len(base)]["title"],
+            title=base[(start + i) % len(base)]["title"]
+            + (f"{COPY_MARK}{(start + i) // len(base)}" if start + i >= len(base) else ""),
             text=base[(start + i) % len(base)]["text"],
             sources=["pquad"],
         )
