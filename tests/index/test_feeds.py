@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
@@ -14,18 +11,8 @@ from index.feeds import add_feed, list_feeds, read_urls, remove_feed, sync_feeds
 from index.fetching import Fetcher, FetchSettings
 from index.store import update_index
 from index.web_articles import article_id_for, normalized_url
+from tests.support import news_site
 
-
-def _load_site_module():
-    path = Path(__file__).resolve().parent.parent / "support" / "news_site.py"
-    spec = importlib.util.spec_from_file_location("pasokh_news_site", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-news_site = _load_site_module()
 LOCAL = FetchSettings(host_delay=0, backoff=0, allow_private=True, max_bytes=100_000)
 
 

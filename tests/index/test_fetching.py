@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import httpx
 import pytest
 
 from index import fetching
 from index.fetching import Fetcher, FetchError, FetchSettings, check_url
-
-
-def _load_site_module():
-    path = Path(__file__).resolve().parent.parent / "support" / "news_site.py"
-    spec = importlib.util.spec_from_file_location("pasokh_news_site", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-news_site = _load_site_module()
+from tests.support import news_site
 
 LOCAL = FetchSettings(host_delay=0, backoff=0, allow_private=True, max_bytes=100_000)
 

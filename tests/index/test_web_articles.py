@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from index.fetching import Fetcher, FetchError, FetchSettings
@@ -17,18 +13,8 @@ from index.web_articles import (
     fetch_article,
     normalized_url,
 )
+from tests.support import news_site
 
-
-def _load_site_module():
-    path = Path(__file__).resolve().parent.parent / "support" / "news_site.py"
-    spec = importlib.util.spec_from_file_location("pasokh_news_site", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-news_site = _load_site_module()
 LOCAL = FetchSettings(host_delay=0, backoff=0, allow_private=True)
 
 
