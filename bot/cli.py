@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -129,21 +129,26 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.rendering import render_answer_text
 
     answerer = app.open_answerer(settings_for(args), feedback(args))
+    embedder = getattr(answerer.kb, "embedder", None)
     if args.question:
-        questions = [" ".join(args.question)]
+        questions: Iterable[str] = [" ".join(args.question)]
         as_json = args.json
     else:
-        questions = (line.strip() for line in sys.stdin)
+        questions = app.read_ahead(sys.stdin, embedder)  # next vectors start while we answer
         as_json = True  # one JSON object a line: a stream for other programs
     conversation = Conversation() if args.conversation else None
-    for question in questions:
-        if not question:
-            continue
-        answer = answerer.answer(question, conversation=conversation, top_k=args.top_k)
-        if as_json:
-            print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
-        else:
-            print(render_answer_text(answer, bidi=False), flush=True)
+    try:
+        for question in questions:
+            if not question:
+                continue
+            answer = answerer.answer(question, conversation=conversation, top_k=args.top_k)
+            if as_json:
+                print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
+            else:
+                print(render_answer_text(answer, bidi=False), flush=True)
+    finally:
+        if hasattr(embedder, "close"):
+            embedder.close()
     return EXIT_OK
 
 
