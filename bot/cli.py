@@ -128,16 +128,20 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.conversation import Conversation
     from bot.rendering import render_answer_text
 
-    answerer = app.open_answerer(settings_for(args), feedback(args))
-    embedder = getattr(answerer.kb, "embedder", None)
+    settings = settings_for(args)
+    embedder = app.load_embedder(settings)
     if args.question:
         questions: Iterable[str] = [" ".join(args.question)]
         as_json = args.json
+        # Its vector is computed on the other core while the index opens and hazm loads.
+        embedder.prefetch_queries(questions)
     else:
         questions = app.read_ahead(sys.stdin, embedder)  # next vectors start while we answer
         as_json = True  # one JSON object a line: a stream for other programs
     conversation = Conversation() if args.conversation else None
     try:
+        kb = app.open_knowledge_base(settings, feedback(args), embedder)
+        answerer = app.make_answerer(kb, settings)
         for question in questions:
             if not question:
                 continue
@@ -147,8 +151,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
             else:
                 print(render_answer_text(answer, bidi=False), flush=True)
     finally:
-        if hasattr(embedder, "close"):
-            embedder.close()
+        embedder.close()  # questions still waiting (an error above) are not embedded
     return EXIT_OK
 
 
