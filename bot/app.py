@@ -218,12 +218,14 @@ def read_ahead(lines: Iterable[str], embedder: object) -> Iterator[str]:
     and waits for its answer still gets it."""
     prefetch = getattr(embedder, "prefetch_queries", None)
     lines_read: queue.Queue = queue.Queue()
-    done = object()
+    done, stop = object(), threading.Event()
 
     def reader() -> None:
         try:
             for line in lines:
                 question = line.strip()
+                if stop.is_set():
+                    return
                 if question:
                     if prefetch is not None:
                         prefetch([question])
@@ -234,7 +236,10 @@ def read_ahead(lines: Iterable[str], embedder: object) -> Iterator[str]:
 
     # A daemon: a reader blocked on an open stdin must not keep the process alive.
     threading.Thread(target=reader, name="pasokh-stdin", daemon=True).start()
-    while (item := lines_read.get()) is not done:
-        if isinstance(item, BaseException):
-            raise item
-        yield item
+    try:
+        while (item := lines_read.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # closed early (an error): no more prefetching

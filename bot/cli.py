@@ -151,6 +151,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             else:
                 print(render_answer_text(answer, bidi=False), flush=True)
     finally:
+        if hasattr(questions, "close"):
+            questions.close()  # the stdin reader stops prefetching
         embedder.close()  # questions still waiting (an error above) are not embedded
     return EXIT_OK
 

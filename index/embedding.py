@@ -81,7 +81,6 @@ class Embedder:
         self._prefetcher: ThreadPoolExecutor | None = None
         self._pending: dict[str, Future] = {}
         self._pending_lock = threading.Lock()
-        self._closed = False  # after close(), prefetch_queries does nothing
 
     @property
     def model(self):
@@ -149,8 +148,6 @@ class Embedder:
         if self.query_engine is None:
             return
         with self._pending_lock:
-            if self._closed:
-                return
             if self._prefetcher is None:
                 self._prefetcher = ThreadPoolExecutor(1, thread_name_prefix="pasokh-embed")
             for text in texts:
@@ -160,10 +157,9 @@ class Embedder:
                 self._pending.pop(next(iter(self._pending))).cancel()
 
     def close(self) -> None:
-        """Drop the questions still waiting to be prefetched and stop the thread; later
-        prefetches are ignored (encode_query still works)."""
+        """Drop the questions still waiting to be prefetched and stop the thread (a later
+        prefetch starts a new one)."""
         with self._pending_lock:
-            self._closed = True
             prefetcher, self._prefetcher = self._prefetcher, None
             self._pending.clear()
         if prefetcher is not None:
