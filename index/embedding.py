@@ -306,9 +306,9 @@ class E5Engine:
         several Python threads (the bot's workers) run at once, one core each: e5.c keeps
         no state between calls (buffers are per call, the model is read-only) and ctypes
         releases the GIL. Why not one batched call for questions that arrive together: the
-        engine's cost grows with the tokens (measured: 16 questions in one call cost 16
-        single calls), so a batch saves nothing and makes the first question wait for the
-        last. Several texts use every thread, one such call at a time."""
+        engine's cost grows with the tokens (measured: 18.0 ms of CPU a question in calls
+        of 16, 20.0 ms alone), so a batch saves little and makes the first question wait
+        for the last. Several texts use every thread, one such call at a time."""
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
             return out

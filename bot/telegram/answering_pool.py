@@ -9,8 +9,9 @@ question handler starts each question's vector as its update arrives
 (`Embedder.prefetch_queries`, one embedding thread), so vectors are computed on one core
 while the workers score in Python on the other; a worker whose question has not been
 started yet embeds it itself. Why not batching the questions of a burst into one embedding
-call: the engine's cost grows with the tokens (measured: 16 questions in one call cost the
-same as 16 calls), so a batch saves nothing and makes the first question wait for the last.
+call: the engine's cost grows with the tokens (measured on pquad_val questions: 18.0 ms of
+CPU each in calls of 16, 20.0 ms alone), so a batch saves little and makes the first
+question wait for the last.
 
 Questions from the same chat stay in order (a follow-up must see the previous answer's
 conversation), so each chat has its own asyncio lock.
