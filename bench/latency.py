@@ -9,11 +9,17 @@ main for a before/after in the same run), with the seed index built by that tree
 - where a one-shot question's time goes, measured inside one process: imports, model or
   engine load, opening the index, the first answer (with its own timings), a second answer;
 - `pasokh index build` of PQuAD validation (1,103 articles) when its articles.jsonl exists
-  (skip with --skip-build; it takes minutes).
+  (skip with --skip-build; it takes minutes);
+- with --big-index DIR (e.g. a copy of var/eval/pquad_val-…) and --big-questions FILE (its
+  questions.jsonl): the marginal cost there too, over the first --big-n questions.
+
+The load average is printed with the figures: on a shared machine, wall times mostly show
+the wait for a core (each child's CPU seconds are on stderr).
 
 Every process is a fresh `python -m bot.cli` with PYTHONPATH set to the tree measured.
 
     python -m bench.latency [--compare /work/main] [--runs 5] [--skip-build] [--json]
+        [--big-index var/eval/pquad_val-… --big-questions ../shared/eval/pquad_val/questions.jsonl]
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ PQUAD_CANDIDATES = [
     ROOT.parent / "shared" / "eval" / "pquad_val" / "articles.jsonl",
     Path("/work/shared/eval/pquad_val/articles.jsonl"),
 ]
+
+_LAST_CPU = [0.0]  # CPU seconds (user + system) of the last child run
 
 # Run inside a fresh interpreter of the tree measured: the stages of one question.
 STAGES = r"""
@@ -73,7 +81,8 @@ def _env(tree: Path) -> dict[str, str]:
 
 
 def _run(tree: Path, argv: list[str], stdin: str | None = None) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in MB (from the child's own rusage), stdout.
+    """Wall seconds, peak RSS in MB (from the child's own rusage), stdout; the child's CPU
+    seconds are kept in `_LAST_CPU`.
 
     The child's CPU seconds (user + system) are logged as well: on a shared machine they
     show the work done when wall time mostly shows the wait for a core."""
@@ -98,6 +107,7 @@ def _run(tree: Path, argv: list[str], stdin: str | None = None) -> tuple[float, 
             raise RuntimeError(f"{argv} failed in {tree}: {err.read().decode()[-800:]}")
         out.seek(0)
         cpu = usage.ru_utime + usage.ru_stime
+        _LAST_CPU[0] = cpu
         print(f"  ran {argv[:4]}…: {seconds:.2f} s wall, {cpu:.2f} s CPU", file=sys.stderr)
         return seconds, usage.ru_maxrss // 1024, out.read().decode()
 
@@ -112,7 +122,25 @@ def _questions() -> list[str]:
     return list(dict.fromkeys(questions))
 
 
-def measure(tree: Path, work: Path, runs: int, pquad: Path | None) -> dict:
+def _marginal(
+    tree: Path, ask: list[str], questions: list[str], runs: int
+) -> tuple[list[float], list[float]]:
+    """(time for all questions − time for the first alone) / (questions − 1), in ms, per
+    run: wall, and the child's CPU (what a question costs when a core is free for it)."""
+    wall, cpu = [], []
+    for _ in range(runs):
+        single, _, _ = _run(tree, ask, stdin=questions[0] + "\n")
+        single_cpu = _LAST_CPU[0]
+        many, _, out = _run(tree, ask, stdin="\n".join(questions) + "\n")
+        assert len(out.splitlines()) == len(questions), "one JSON line per question"
+        wall.append((many - single) / (len(questions) - 1) * 1000)
+        cpu.append((_LAST_CPU[0] - single_cpu) / (len(questions) - 1) * 1000)
+    return wall, cpu
+
+
+def measure(
+    tree: Path, work: Path, runs: int, pquad: Path | None, big: tuple[Path, list[str]] | None
+) -> dict:
     """All figures for one code tree."""
     cli = ["-m", "bot.cli"]
     index_dir = work / "seed-index"
@@ -126,13 +154,9 @@ def measure(tree: Path, work: Path, runs: int, pquad: Path | None) -> dict:
     figures["one_shot_peak_rss_mb"] = max(rss for _, rss, _ in one_shot)
 
     questions = _questions()
-    marginal = []
-    for _ in range(runs):
-        single, _, _ = _run(tree, ask, stdin=questions[0] + "\n")
-        many, _, out = _run(tree, ask, stdin="\n".join(questions) + "\n")
-        assert len(out.splitlines()) == len(questions), "one JSON line per question"
-        marginal.append((many - single) / (len(questions) - 1) * 1000)
+    marginal, marginal_cpu = _marginal(tree, ask, questions, runs)
     figures["batch_questions"] = len(questions)
+    figures["marginal_cpu_median_ms"] = round(statistics.median(marginal_cpu), 1)
     figures["marginal_ms"] = [round(m, 1) for m in marginal]
     figures["marginal_median_ms"] = round(statistics.median(marginal), 1)
 
@@ -150,6 +174,16 @@ def measure(tree: Path, work: Path, runs: int, pquad: Path | None) -> dict:
         k: round(v, 1) for k, v in stages[-1]["first_answer_timings_ms"].items()
     }
     figures["stages"]["heavy_modules_loaded"] = stages[-1]["heavy_modules_loaded"]
+
+    if big is not None:
+        big_dir, big_questions = big
+        big_ask = [*cli, "ask", "--quiet", "--index-dir", str(big_dir)]
+        big_marginal, big_cpu = _marginal(tree, big_ask, big_questions, runs)
+        figures["big_marginal_cpu_median_ms"] = round(statistics.median(big_cpu), 1)
+        figures["big_index"] = str(big_dir)
+        figures["big_batch_questions"] = len(big_questions)
+        figures["big_marginal_ms"] = [round(m, 1) for m in big_marginal]
+        figures["big_marginal_median_ms"] = round(statistics.median(big_marginal), 1)
 
     if pquad is not None:
         seconds, rss, _ = _run(
@@ -170,8 +204,15 @@ def _print(label: str, f: dict) -> None:
     print(f"one-shot ask peak RSS: {f['one_shot_peak_rss_mb']} MB  (goal <= 600 MB)")
     print(
         f"marginal per further question ({f['batch_questions']} in a batch): "
-        f"{f['marginal_median_ms']} ms  (runs {f['marginal_ms']}; goal <= 12 ms)"
+        f"{f['marginal_median_ms']} ms  (runs {f['marginal_ms']}; goal <= 12 ms); "
+        f"CPU {f['marginal_cpu_median_ms']} ms"
     )
+    if "big_marginal_ms" in f:
+        print(
+            f"marginal per further question on {f['big_index']} "
+            f"({f['big_batch_questions']} in a batch): {f['big_marginal_median_ms']} ms  "
+            f"(runs {f['big_marginal_ms']}); CPU {f['big_marginal_cpu_median_ms']} ms"
+        )
     for key, value in f["stages"].items():
         print(f"  stage {key}: {value}")
     if "pquad_build_s" in f:
@@ -185,8 +226,16 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-build", action="store_true", help="no pquad_val build")
     parser.add_argument("--pquad", help="pquad_val articles.jsonl (default: ../shared/eval/…)")
+    parser.add_argument("--big-index", help="an index to measure the marginal cost on too")
+    parser.add_argument("--big-questions", help="its questions (JSONL with a question field)")
+    parser.add_argument("--big-n", type=int, default=100, help="questions of --big-questions")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    big = None
+    if args.big_index and args.big_questions:
+        rows = Path(args.big_questions).read_text(encoding="utf-8").splitlines()
+        asked = [json.loads(line)["question"] for line in rows if line.strip()]
+        big = (Path(args.big_index).resolve(), list(dict.fromkeys(asked))[: args.big_n])
     trees = [("this tree", ROOT)]
     if args.compare:
         trees.insert(0, ("compared tree", Path(args.compare).resolve()))
@@ -197,11 +246,14 @@ def main() -> None:
         for i, (label, tree) in enumerate(trees):
             work = Path(tmp) / str(i)
             work.mkdir()
-            results[label] = measure(tree, work, args.runs, pquad)
+            results[label] = measure(tree, work, args.runs, pquad, big)
             if not args.json:
                 _print(label, results[label])
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     if args.json:
-        print(json.dumps(results, ensure_ascii=False))
+        print(json.dumps({**results, "load_average_after": load}, ensure_ascii=False))
+    else:
+        print(f"load average (1, 5, 15 min) at the end: {load}")
 
 
 if __name__ == "__main__":

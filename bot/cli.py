@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -128,22 +128,32 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.conversation import Conversation
     from bot.rendering import render_answer_text
 
-    answerer = app.open_answerer(settings_for(args), feedback(args))
+    settings = settings_for(args)
+    embedder = app.load_embedder(settings)
     if args.question:
-        questions = [" ".join(args.question)]
+        questions: Iterable[str] = [" ".join(args.question)]
         as_json = args.json
+        # Its vector is computed on the other core while the index opens and hazm loads.
+        embedder.prefetch_queries(questions)
     else:
-        questions = (line.strip() for line in sys.stdin)
+        questions = app.read_ahead(sys.stdin, embedder)  # next vectors start while we answer
         as_json = True  # one JSON object a line: a stream for other programs
     conversation = Conversation() if args.conversation else None
-    for question in questions:
-        if not question:
-            continue
-        answer = answerer.answer(question, conversation=conversation, top_k=args.top_k)
-        if as_json:
-            print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
-        else:
-            print(render_answer_text(answer, bidi=False), flush=True)
+    try:
+        kb = app.open_knowledge_base(settings, feedback(args), embedder)
+        answerer = app.make_answerer(kb, settings)
+        for question in questions:
+            if not question:
+                continue
+            answer = answerer.answer(question, conversation=conversation, top_k=args.top_k)
+            if as_json:
+                print(json.dumps(answer.as_dict(), ensure_ascii=False), flush=True)
+            else:
+                print(render_answer_text(answer, bidi=False), flush=True)
+    finally:
+        if hasattr(questions, "close"):
+            questions.close()  # the stdin reader stops prefetching
+        embedder.close()  # questions still waiting (an error above) are not embedded
     return EXIT_OK
 
 

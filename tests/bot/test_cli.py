@@ -95,6 +95,30 @@ def test_ask_stdin_one_json_object_a_line(seed_index_dir, capsys, monkeypatch):
     assert code == 0 and [d["abstained"] for d in lines] == [False, True]
 
 
+BATCH = [
+    "علیرضا حقیقیان چه سمتی دارد؟",
+    "امیرعبداللهیان کی تهران را به مقصد مسکو ترک کرد؟",
+    "قیمت دلار امروز چقدر است؟",
+    "معاون دیپلماسی اقتصادی وزارت خارجه در سفر فروردین چه کسی بود؟",
+]
+
+
+def test_ask_stdin_answers_equal_one_shot_answers(seed_index_dir, capsys, monkeypatch):
+    """Questions read ahead from stdin (their vectors prefetched while others are answered)
+    get the answers each gets asked alone."""
+    code, out, _ = run(
+        capsys, "ask", "--index-dir", str(seed_index_dir),
+        stdin="\n".join(BATCH) + "\n", monkeypatch=monkeypatch,
+    )  # fmt: skip
+    assert code == 0
+    batch = [json.loads(line) for line in out.splitlines()]
+    for question, got in zip(BATCH, batch, strict=True):
+        _, alone, _ = run(capsys, "ask", "--json", "--index-dir", str(seed_index_dir), question)
+        expected = json.loads(alone)
+        got.pop("timings_ms"), expected.pop("timings_ms")
+        assert got == expected, question
+
+
 def test_ask_conversation_follows_up(seed_index_dir, capsys, monkeypatch):
     stdin = (
         "امیرعبداللهیان در سفر فروردین به مسکو چه گفت؟\nچه کسانی او را در این سفر همراهی کردند؟\n"

@@ -71,3 +71,23 @@ def test_health_and_unknown_route(base_url, seed_kb):
         assert json.loads(response.read()) == {"ok": True, "index_version": seed_kb.version}
     code, data = _post(f"{base_url}/nowhere", b"{}")
     assert code == 404 and "/ask" in data["error"]
+
+
+def test_requests_at_once_get_the_answers_asked_alone(base_url, answerer, dev_questions):
+    """Several answers run at once (and their vectors are prefetched): none changes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [q["question"] for q in dev_questions]
+
+    def ask(question: str) -> dict:
+        status, data = _post(f"{base_url}/ask", json.dumps({"question": question}).encode())
+        assert status == 200
+        data.pop("timings_ms")
+        return data
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        together = list(pool.map(ask, questions))
+    for question, data in zip(questions, together, strict=True):
+        expected = answerer.answer(question).as_dict()
+        expected.pop("timings_ms")
+        assert data == json.loads(json.dumps(expected, ensure_ascii=False)), question

@@ -67,6 +67,7 @@ def run_bot(
             "TELEGRAM_BOT_TOKEN": TOKEN,
             "TELEGRAM_API_BASE_URL": api.base_url,
             "PASOKH_ADMIN_IDS": str(ADMIN),
+            "PASOKH_TYPING_DELAY": "0",  # "typing…" at once: several tests wait for it
             **(env or {}),
         }
     )
@@ -868,6 +869,26 @@ def test_typing_is_resent_during_long_work(api, kb):
     run_bot(api, held, scenario, configure=configure)
 
 
+@pytest.mark.timeout(120)
+def test_typing_only_for_an_answer_slower_than_the_delay(api, kb):
+    """A fast answer goes out without a "typing…" request; a slow one gets it after the delay."""
+    held = _Held(Answerer(kb))
+
+    def scenario(pasokh):
+        held.release.set()
+        fast = api.push_text(USER, text=Q_LEFT)
+        replies_to(api, fast)
+        assert api.calls("sendChatAction") == []
+        held.release.clear()
+        slow = api.push_text(OTHER, text=Q_LEFT)
+        (typing,) = api.wait_for_call("sendChatAction", where=lambda c: c.chat_id == OTHER)
+        assert typing.at - api.delivered_at(api.update_id_of(slow)) >= 1.9
+        held.release.set()
+        replies_to(api, slow)
+
+    run_bot(api, held, scenario, env={"PASOKH_TYPING_DELAY": "2"})
+
+
 # -- settings ------------------------------------------------------------------------
 def test_settings_from_env(tmp_path):
     secret = tmp_path / "token"
@@ -939,6 +960,7 @@ def _pasokh(
         "TELEGRAM_API_BASE_URL": api.base_url,
         "PASOKH_ADMIN_IDS": str(ADMIN),
         "TELEGRAM_POLL_TIMEOUT": "1",
+        "PASOKH_TYPING_DELAY": "0",
         **(env or {}),
     }
     return subprocess.Popen(

@@ -67,6 +67,11 @@ class QuestionHandlers(Sending):
             await self.send(bot, message, texts.esc(texts.rate_limited(wait, limit)))
             return
         started = time.perf_counter()
+        # The question's vector starts now, on the embedding thread, even while the
+        # answering workers are busy with other people's questions (Embedder.prefetch_queries).
+        prefetch = getattr(getattr(self.kb, "embedder", None), "prefetch_queries", None)
+        if prefetch is not None:
+            prefetch([question])
         conversation = self.conversations.get(update.effective_chat.id)
         # The language model, if any, phrases outside the answering pool: one slow reply
         # must not hold a worker that other users' searches need.
