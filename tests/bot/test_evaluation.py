@@ -75,6 +75,7 @@ def tiny_news(tmp_path):
     questions = [
         {"id": "q1", "question": "وزیر تو مسقط با کی دیدار کرد؟", "answerable": True, "gold_any": [["سلطان عمان"]], "article_id": "n1"},
         {"id": "q2", "question": "برداشت گندم تو خوزستان از کی شروع شد؟", "answerable": True, "gold_any": [["هفته گذشته"]], "article_id": "n2"},
+        {"id": "q3", "question": "وزیر تو سفر به پکن چه قراردادی امضا کرد؟", "answerable": False, "gold_any": [], "article_id": None},
     ]  # fmt: skip
     (tmp_path / "articles.jsonl").write_text(
         "\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8"
@@ -96,6 +97,7 @@ def test_a_dev_format_set_with_articles_is_answered_over_its_own_index(
     assert code == 0
     assert report["passages"]["hit@1"] == 100.0  # its own articles, not the seeds
     assert report["answer_accuracy"] == 100.0
+    assert report["out_of_corpus"] == 1  # a question about no article is kept
     (own,) = (tiny_news / "var" / "eval").iterdir()
     assert own.name.startswith(tiny_news.name + "-")
 
