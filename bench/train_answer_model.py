@@ -13,7 +13,7 @@ questions) and of news_dev (chat-style questions on real news):
   or under --max-wrongly-declined on the training split.
 
 The dev seed questions and the extra seed questions are not used. Features are
-computed once per run: about 15 minutes on 2 busy cores for the whole train split
+computed once per run: 759 s measured on 2 busy cores for the whole train split
 (4,079 pquad and 47 news questions), nearly all of it searching; the two fits take
 seconds. Prints the training split's figures; held-out figures come from
 `pasokh eval --split held-out`.
