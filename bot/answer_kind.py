@@ -44,7 +44,9 @@ _ASKS = [
               r"به چه (?:دلیل|علت)\w*|برای چه|علت \w+|دلیل \w+|به چه خاطر|واسه چی|برای چی")),
     (WHO, _re(r"چه کسی|چه کسانی|چه کسایی|کیست|کیستند|کیه|کیا|چه افرادی|(?:کدام|کدوم) (?:افراد|شخص|فرد)\w*|"
               r"چه شخصی|چه شخصیتی|چه مقاماتی|(?:با|به|از|توسط|برای) کی|کی (?:بود|است|هست|بودند|گفت)|"
-              r"نام \w+ (?:کیست|چیست|چه بود)|(?:کدام|کدوم) (?:مقام|وزیر|مسول|نماینده|معاون|سفیر|ریس|رهبر|فرمانده|سخنگو|همتا)\w*")),
+              r"(?:نام|اسم) (?:\w+ )?(?:سفیر|وزیر|ریس|رییس|معاون|سخنگو|نماینده|فرمانده|مدیر|دبیر|همسر|پدر|مادر|"
+              r"فرزند|رهبر|نخستوزیر|ریسجمهور|مسول|مقام|شخص|فرد|نویسنده|کارگردان|بازیگر|مربی|سرمربی|بازیکن)\w*|"
+              r"(?:کدام|کدوم) (?:مقام|وزیر|مسول|نماینده|معاون|سفیر|ریس|رهبر|فرمانده|سخنگو|همتا)\w*")),
     (WHERE, _re(r"کجا\w*|(?:کدام|کدوم|چه) (?:شهر|کشور|استان|مکان|محل|منطقه|پایتخت|کشورها)\w*|"
                 r"در چه (?:جایی|مکانی)|کجای")),
     (HOW_MANY, _re(r"چند\w*|چقدر\w*|چه (?:میزان|تعداد|مقدار|مبلغ|اندازه|حجم)\w*|چه قدر")),
@@ -172,6 +174,21 @@ def missing_places(question: str, around: str) -> frozenset[str]:
     """Places the question names that the text around the answer never mentions: a
     question about a trip to Beijing is not answered by a sentence about Moscow."""
     return named_places(question) - named_places(around)
+
+
+_DATE_WORDS_RE = re.compile(
+    rf"(?<!\w)(?:{_MONTHS}|{_WEEKDAYS})(?!\w)|(?<!\d)(?:1[34]\d\d|19\d\d|20\d\d|[6-9]\d)(?!\d)"
+)
+
+
+@lru_cache(maxsize=4096)
+def question_dates(question: str) -> tuple[str, ...]:
+    """The month names, weekdays and years a question names ("آذر ۹۸" → اذر, 98): the
+    text around an answer must hold them too."""
+    text = normalize_for_matching(question)
+    if not _FACTS[WHEN].search(text):
+        return ()
+    return tuple(dict.fromkeys(_DATE_WORDS_RE.findall(text)))
 
 
 def carries_asked_fact(kind: str, sentence: str, question: str) -> bool:

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from cachetools import LRUCache
 
-from bot.answer_kind import carries_asked_fact, missing_places, question_kind
+from bot.answer_kind import OTHER, carries_asked_fact, missing_places, question_kind
 from bot.candidates import Candidate, SentenceVectors, sentence_candidates
 from bot.conversation import Conversation, Turn, resolve
 from bot.declining import decline_text, should_decline
@@ -286,6 +286,8 @@ class Answerer:
         the asked kind of fact, and the ranker scores it nearly as high or the decline
         model, asked about it alone, would give it as the answer."""
         q, candidates = ranked.question, ranked.candidates
+        if q.kind == OTHER:  # "what is X?": one best answer, not two readings
+            return None
         best = candidates[ranked.best]
         others = [
             i for i, c in enumerate(candidates) if c.passage.article_id != best.passage.article_id
@@ -314,28 +316,33 @@ class Answerer:
     def _with_neighbour(
         self, q: Question, best: Candidate, candidates: list[Candidate], limit: int
     ) -> Candidate:
-        """Join the next or previous sentence when the best one lacks the asked fact and
-        its neighbour adds it, or when the neighbour carries much of the question's
-        weight ("…چهارمین سفر… . او … برای سومین بار…")."""
+        """Join the sentence just before or after the best one, within the length limit,
+        when the ranker scores it nearly as high (model.neighbour_margin, chosen on the
+        training split), when the best one lacks the asked fact and the neighbour adds it
+        (the fact often sits beside the sentence that restates the question), or when
+        the neighbour carries much of the question's weight."""
         article = self.kb.article(best.passage.article_id)
         if article is None:
             return best
         own = coverage_of(q.weights, text_tokens(best.text))
         has_fact = carries_asked_fact(q.kind, best.text, q.text)
+        begin, end = best.article_start, best.article_end
         for other in sorted(candidates, key=lambda c: -c.score):
             if other.passage.article_id != best.passage.article_id or other is best:
                 continue
-            begin, end = best.article_start, best.article_end
             o_begin, o_end = other.article_start, other.article_end
             gap = article.text[min(end, o_begin) : max(end, o_begin)]
             gap2 = article.text[min(o_end, begin) : max(o_end, begin)]
-            if (gap.strip() and gap2.strip()) or other.score < best.score - 2.0:
-                continue
+            if gap.strip() and gap2.strip():
+                continue  # not adjacent
             new_begin, new_end = min(begin, o_begin), max(end, o_end)
             text = article.text[new_begin:new_end]
+            if len(text) > limit:
+                continue
+            close = other.score >= best.score - self.model.neighbour_margin
             completes = not has_fact and carries_asked_fact(q.kind, other.text, q.text)
             gain = coverage_of(q.weights, text_tokens(text)) - own
-            if len(text) > limit or not (completes or gain >= 0.25):
+            if not (close or completes or (other.score >= best.score - 2.0 and gain >= 0.25)):
                 continue
             offset = new_begin - best.passage.start
             joined = copy.copy(best)

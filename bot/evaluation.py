@@ -6,9 +6,14 @@ Two formats are read:
   answer hits when it holds every string of one `gold_any` alternative, both
   squashed (index.persian.squash); out-of-corpus questions should be declined;
 * the PQuAD format (`question`, `gold_article`, `answers`) with an
-  `articles.jsonl` beside it: hits are counted at the article level, and those
-  articles are indexed (incrementally) into their own index directory, never the
-  main one.
+  `articles.jsonl` beside it: hits are counted at the article level.
+
+A set that comes with its own articles (PQuAD, or the dev format with an
+`article_id` per question and an `articles.jsonl` beside it, like news_dev) is
+answered over those articles, indexed (incrementally) into their own directory
+(var/eval/<set>-<digest>), never the main index. A set without articles (the dev
+seed questions) is answered over the configured index; an `--index-dir` that holds
+no index is refused rather than filled with the seeds.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bot import app
+from bot.errors import UserError
 from index.metrics import (
     first_hit_rank,
     latency_summary,
@@ -128,6 +134,14 @@ def eval_index_dir(articles_path: Path) -> Path:
     return Path("var") / "eval" / f"{articles_path.parent.name}-{digest}"
 
 
+def has_own_articles(questions: list[dict]) -> bool:
+    """True for a set whose questions point at articles of its own (PQuAD's
+    `gold_article`/`written_on`, the dev format's `article_id`)."""
+    return any(
+        key in q for q in questions[:50] for key in ("gold_article", "written_on", "article_id")
+    )
+
+
 def evaluate_file(
     path: Path,
     settings: Settings,
@@ -140,11 +154,12 @@ def evaluate_file(
 ) -> tuple[dict, int]:
     """The figures for the question file at `path`, and how many questions were asked.
 
-    PQuAD-format questions are answered over their own articles, indexed into their own
+    A set with its own articles is answered over them, indexed into their own
     directory (`eval_index_dir`, unless `index_dir_given`), never the main index."""
-    questions = select_split(read_jsonl(path), split)
-    if questions and ("gold_article" in questions[0] or "written_on" in questions[0]):
-        articles_path = articles_path or path.parent / "articles.jsonl"
+    all_questions = read_jsonl(path)
+    questions = select_split(all_questions, split)
+    articles_path = articles_path or path.parent / "articles.jsonl"
+    if has_own_articles(all_questions) and articles_path.is_file():
         if not index_dir_given:
             # its own folder, and on Milvus its own Milvus Lite file there
             settings = settings.model_copy(
@@ -156,6 +171,20 @@ def evaluate_file(
         app.write_articles(settings, embedder, feedback, result.articles)
         questions = _on_articles(questions, {a.id for a in result.articles}, feedback)
         answerer = app.make_answerer(app.open_backend(settings, embedder), settings)
+    elif has_own_articles(all_questions):
+        raise UserError(
+            f"{path}: its questions name their articles, but {articles_path} does not exist;"
+            " give it with --articles"
+        )
+    elif index_dir_given:
+        if app.index_version(settings) is None:
+            raise UserError(
+                f"no index in {settings.index_dir}; build one first"
+                f" (pasokh index build … --index-dir {settings.index_dir})"
+            )
+        answerer = app.make_answerer(
+            app.open_backend(settings, app.load_embedder(settings)), settings
+        )
     else:
         answerer = app.open_answerer(settings, feedback)
     if limit:  # after the split and the article filter
@@ -164,8 +193,14 @@ def evaluate_file(
 
 
 def _on_articles(questions: list[dict], article_ids: set[str], feedback: Feedback) -> list[dict]:
-    """Only the questions about the given articles (a smaller corpus, for a quick check)."""
-    kept = [q for q in questions if (q.get("gold_article") or q.get("written_on")) in article_ids]
+    """Only the questions about the given articles (a smaller corpus, for a quick check);
+    a question about no article (out of corpus) is always kept."""
+    kept = [
+        q
+        for q in questions
+        if (q.get("gold_article") or q.get("written_on") or q.get("article_id")) in article_ids
+        or not (q.get("gold_article") or q.get("written_on") or q.get("article_id"))
+    ]
     if len(kept) < len(questions):
         feedback.note(f"{len(questions) - len(kept)} questions about other articles left out")
     return kept

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bot.answer_kind import KINDS, OTHER, carries_asked_fact, new_facts
+from bot.answer_kind import KINDS, OTHER, carries_asked_fact, new_facts, question_dates
 from bot.candidates import Candidate
 from index.persian import content_words, matching_tokens
 
@@ -26,13 +26,16 @@ SENTENCE_FEATURES = (
     "cosine", "cosine_gap", "passage_rank_inv", "passage_score_rel", "coverage_sentence",
     "coverage_passage", "coverage_article", "coverage_gap", "bigram_overlap",
     "kind_asked", "asked_fact", "asked_fact_count", "novelty", "log_length", "first_sentence",
-    "neighbour_has_fact", "restatement", "list_commas",
+    "neighbour_has_fact", "restatement", "list_commas", "neighbour_coverage",
+    "article_missing_rare", "article_missing_date",
     *(f"asked_fact_{kind}" for kind in KINDS),
 )  # fmt: skip
+_BASE = SENTENCE_FEATURES.index("asked_fact_" + KINDS[0])  # the per-kind columns start here
 DECLINE_FEATURES = (
     "best_probability", "best_lead", "best_cosine", "top_coverage", "best_passage_coverage",
     "best_article_coverage", "missing_rare_weight", "best_asked_fact", "kind_asked",
     "log_content_words", "best_sentence_coverage", "best_neighbour_fact",
+    "best_neighbour_coverage", "best_article_missing_rare", "best_article_missing_date",
 )  # fmt: skip
 
 
@@ -53,13 +56,21 @@ def coverage_of(weights: dict[str, float], tokens: set[str] | frozenset[str]) ->
     total = sum(weights.values())
     if total <= 0:
         return 1.0
-    found = sum(
-        w
-        for t, w in weights.items()
-        if t in tokens
-        or (len(t) >= 2 and any(x != t and (x.startswith(t) or x.endswith(t)) for x in tokens))
+    if not isinstance(tokens, frozenset):
+        tokens = frozenset(tokens)
+    return sum(w for t, w in weights.items() if token_found(t, tokens)) / total
+
+
+@lru_cache(maxsize=100_000)
+def token_found(token: str, tokens: frozenset[str]) -> bool:
+    """The token, or a glued compound that begins or ends with it, is among the tokens.
+
+    Cached: the same article's token set (its hash kept by the frozenset) is asked
+    about the same question words for every candidate sentence."""
+    return token in tokens or (
+        len(token) >= 2
+        and any(x != token and (x.startswith(token) or x.endswith(token)) for x in tokens)
     )
-    return found / total
 
 
 @lru_cache(maxsize=50_000)
@@ -70,6 +81,20 @@ def text_tokens(text: str) -> frozenset[str]:
 def passage_tokens(passage) -> frozenset[str]:
     """A passage's tokens with its article's title: the words around a sentence."""
     return text_tokens(passage.title + " " + passage.text)
+
+
+def missing_rare(weights: dict[str, float], tokens: frozenset[str]) -> float:
+    """The largest share of the question's weight held by one word the tokens lack: an
+    article that lacks the question's rarest name is about something else."""
+    total = sum(weights.values()) or 1.0
+    return max((w for t, w in weights.items() if not token_found(t, tokens)), default=0.0) / total
+
+
+def missing_date(question: str, tokens: frozenset[str]) -> float:
+    """1.0 when a month, year or day the question names is nowhere in the tokens (a
+    question about "آذر ۹۸" is not answered from an article that never says آذر)."""
+    words = question_dates(question)
+    return float(bool(words) and coverage_of(dict.fromkeys(words, 1.0), tokens) < 1.0)
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
@@ -94,28 +119,31 @@ def sentence_features(
         carries_asked_fact(question.kind, c.text, question.text) if asked else False
         for c in candidates
     ]
-    coverages = []
+    coverages = [coverage_of(question.weights, text_tokens(c.text)) for c in candidates]
     passage_covs: dict[tuple[str, int], float] = {}
-    article_covs: dict[str, float] = {}
+    articles: dict[str, tuple[float, float, float]] = {}
     for i, c in enumerate(candidates):
         s_tokens = text_tokens(c.text)
-        own = coverage_of(question.weights, s_tokens)
-        coverages.append(own)
+        own = coverages[i]
         key = (c.passage.article_id, c.passage.start)
         if key not in passage_covs:
             passage_covs[key] = coverage_of(question.weights, passage_tokens(c.passage))
-        if c.passage.article_id not in article_covs:
-            article_covs[c.passage.article_id] = coverage_of(
-                question.weights, article_tokens(c.passage.article_id)
+        if c.passage.article_id not in articles:
+            tokens = article_tokens(c.passage.article_id)
+            articles[c.passage.article_id] = (
+                coverage_of(question.weights, tokens),
+                missing_rare(question.weights, tokens),
+                missing_date(question.text, tokens),
             )
-        passage_cov, article_cov = passage_covs[key], article_covs[c.passage.article_id]
+        passage_cov = passage_covs[key]
+        article_cov, article_rare, article_date = articles[c.passage.article_id]
         s_bigrams = _bigrams(c.text)
         neighbours = [
             j for j, o in enumerate(candidates)
             if o.passage is c.passage and abs(o.position - c.position) == 1
         ]  # fmt: skip
         n_new = len(new_facts(question.kind, c.text, question.text)) if asked else 0
-        x[i, :18] = (
+        x[i, :_BASE] = (
             cosines[i],
             cosines[i] - cosines.max(),
             1.0 / c.rank,
@@ -134,10 +162,15 @@ def sentence_features(
             float(any(facts[j] for j in neighbours)),
             float(asked and not facts[i]) * own,
             math.log1p(c.text.count("،") + c.text.count(",")) * question.is_list,
+            max((coverages[j] for j in neighbours), default=0.0),
+            article_rare,
+            article_date,
         )
         if asked:
-            x[i, 18 + KINDS.index(question.kind)] = float(facts[i])
-    x[:, 7] = np.array(coverages) - max(coverages)
+            x[i, _BASE + KINDS.index(question.kind)] = float(facts[i])
+    col = {name: i for i, name in enumerate(SENTENCE_FEATURES)}
+    x[:, col["coverage_gap"]] = np.array(coverages) - max(coverages)
+
     return x
 
 
@@ -151,7 +184,7 @@ def decline_features(
     total = sum(question.weights.values()) or 1.0
     best_c = candidates[best]
     around = passage_tokens(best_c.passage)
-    missing = [w for t, w in question.weights.items() if coverage_of({t: w}, around) == 0]
+    missing = [w for t, w in question.weights.items() if not token_found(t, around)]
     return np.array(
         [
             1 / (1 + math.exp(-float(scores[best]))),
@@ -166,6 +199,9 @@ def decline_features(
             math.log1p(len(question.weights)),
             x[best, col["coverage_sentence"]],
             x[best, col["neighbour_has_fact"]],
+            x[best, col["neighbour_coverage"]],
+            x[best, col["article_missing_rare"]],
+            x[best, col["article_missing_date"]],
         ],
         dtype=np.float32,
     )
@@ -192,6 +228,7 @@ class AnswerModel:
     ranker: LinearModel
     decline: LinearModel  # its threshold: answer when the log-odds reach it
     parallel_margin: float  # a second report's sentence within this many log-odds of the first
+    neighbour_margin: float = 0.0  # a neighbour within this many log-odds of the best is joined
 
 
 def _zero_spec(names: tuple[str, ...]) -> dict:
@@ -221,4 +258,5 @@ def load_model(path: Path = MODEL_PATH) -> AnswerModel:
         LinearModel(spec["ranker"], SENTENCE_FEATURES),
         LinearModel(spec["decline"], DECLINE_FEATURES),
         float(spec.get("parallel_margin", 1.0)),
+        float(spec.get("neighbour_margin", 0.0)),
     )

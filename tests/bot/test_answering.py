@@ -121,7 +121,7 @@ def test_date_in_the_other_calendar_is_not_a_missing_word(answerer):
 
 def test_unrelated_sentences_of_two_articles_are_not_two_reports(answerer):
     # Both articles name Lavrov, but not as two answers to the same question.
-    assert len(answerer.answer("لاوروف کیست؟").parts) == 1
+    assert len(answerer.answer("لاوروف کیست؟").parts) <= 1
 
 
 @pytest.mark.parametrize("question", ["؟", "این چیست؟", "چه؟"])

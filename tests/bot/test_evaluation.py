@@ -63,3 +63,56 @@ def test_extra_questions_written_for_this_project(seed_kb):
     questions = read_jsonl(Path(__file__).resolve().parents[1] / "data" / "extra_seed_qa.jsonl")
     report = evaluate(Answerer(seed_kb), questions)
     assert report["failures"] == []
+
+
+@pytest.fixture()
+def tiny_news(tmp_path):
+    """A dev-format set with its own articles: `article_id` per question, articles beside."""
+    articles = [
+        {"id": "n1", "title": "سفر وزیر به مسقط", "text": "وزیر امور خارجه روز دوشنبه وارد مسقط شد. او در این سفر با سلطان عمان دیدار کرد."},
+        {"id": "n2", "title": "برداشت گندم", "text": "برداشت گندم در استان خوزستان از هفته گذشته آغاز شده است."},
+    ]  # fmt: skip
+    questions = [
+        {"id": "q1", "question": "وزیر تو مسقط با کی دیدار کرد؟", "answerable": True, "gold_any": [["سلطان عمان"]], "article_id": "n1"},
+        {"id": "q2", "question": "برداشت گندم تو خوزستان از کی شروع شد؟", "answerable": True, "gold_any": [["هفته گذشته"]], "article_id": "n2"},
+        {"id": "q3", "question": "وزیر تو سفر به پکن چه قراردادی امضا کرد؟", "answerable": False, "gold_any": [], "article_id": None},
+    ]  # fmt: skip
+    (tmp_path / "articles.jsonl").write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8"
+    )
+    (tmp_path / "questions.jsonl").write_text(
+        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), "utf-8"
+    )
+    return tmp_path
+
+
+def test_a_dev_format_set_with_articles_is_answered_over_its_own_index(
+    tiny_news, capsys, monkeypatch, embedder
+):
+    monkeypatch.setattr(app, "load_embedder", lambda settings: embedder)
+    monkeypatch.chdir(tiny_news)  # var/eval/<set>-<digest> is made here
+    monkeypatch.delenv("PASOKH_INDEX_DIR", raising=False)
+    code = cli.main(["eval", str(tiny_news / "questions.jsonl"), "--json", "-q"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert report["passages"]["hit@1"] == 100.0  # its own articles, not the seeds
+    assert report["answer_accuracy"] == 100.0
+    assert report["out_of_corpus"] == 1  # a question about no article is kept
+    (own,) = (tiny_news / "var" / "eval").iterdir()
+    assert own.name.startswith(tiny_news.name + "-")
+
+
+def test_eval_with_an_empty_index_dir_does_not_build_the_seeds_into_it(
+    tmp_path, capsys, monkeypatch, embedder
+):
+    monkeypatch.setattr(app, "load_embedder", lambda settings: embedder)
+    questions = tmp_path / "dev.jsonl"
+    questions.write_text(
+        json.dumps({"id": "d1", "question": "وزیر کجا رفت؟", "answerable": True, "gold_any": [["مسکو"]]}),
+        "utf-8",
+    )  # fmt: skip
+    empty = tmp_path / "empty"
+    code = cli.main(["eval", str(questions), "-q", "--index-dir", str(empty)])
+    assert code != 0
+    assert "no index in" in capsys.readouterr().err
+    assert not empty.exists() or not any(empty.iterdir())

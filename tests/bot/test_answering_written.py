@@ -1,0 +1,96 @@
+"""Answers on short articles written for these tests (not the seeds): the sentence that
+holds the asked-for fact wins over the one that restates the question, and questions
+about a person or place that no article names are declined."""
+
+import json
+
+import pytest
+
+from bot.answering import Answerer
+from index.persian import gold_in_text
+
+ARTICLES = [
+    {
+        "id": "oman-port",
+        "title": "امضای توافقنامه همکاری بندری ایران و عمان",
+        "source": "خبرگزاری نمونه",
+        "published": "2022-05-23",
+        "text": (
+            "ایران و عمان توافقنامه همکاری بندری و کشتیرانی را امضا کردند. "
+            "این سند روز دوشنبه در مسقط و در حضور وزیران راه دو کشور به امضا رسید. "
+            "بر پایه این توافقنامه خط کشتیرانی مستقیم میان بندرعباس و صحار راه‌اندازی می‌شود. "
+            "حجم مبادلات دو کشور در سال گذشته به یک میلیارد و سیصد میلیون دلار رسید."
+        ),
+    },
+    {
+        "id": "baku-talks",
+        "title": "گفت‌وگوی وزیران نفت ایران و آذربایجان در باکو",
+        "source": "روزنامه نمونه",
+        "published": "2022-06-02",
+        "text": (
+            "وزیر نفت ایران صبح پنجشنبه با همتای آذربایجانی خود در باکو دیدار کرد. "
+            "این دیدار چهار ساعت به طول انجامید. "
+            "پایان این گفت‌وگوها را سخنگوی وزارت نفت در یک نشست خبری اعلام کرد. "
+            "مدیرعامل شرکت ملی گاز و معاون امور بین‌الملل وزارت نفت وزیر را در این سفر همراهی می‌کردند."
+        ),
+    },
+    {
+        "id": "harvest",
+        "title": "آغاز برداشت گندم در خوزستان",
+        "source": "خبرگزاری کشاورزی",
+        "published": "2022-04-10",
+        "text": (
+            "برداشت گندم در استان خوزستان از هفته گذشته آغاز شده است. "
+            "پیش‌بینی می‌شود امسال یک میلیون تن گندم از کشاورزان این استان خریداری شود. "
+            "بارش‌های مناسب زمستان عملکرد مزارع را افزایش داده است."
+        ),
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def answerer(tmp_path_factory, embedder):
+    from index.readers import read_paths
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    folder = tmp_path_factory.mktemp("written")
+    path = folder / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in ARTICLES), "utf-8")
+    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
+    return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+# (question, a string the answer must hold): the fact sits beside the sentence that
+# restates the question, and the answer must carry it
+NEIGHBOUR_FACTS = [
+    ("ایران و عمان توافقنامه همکاری بندری را در کدام شهر امضا کردند؟", "مسقط"),
+    ("توافقنامه بندری ایران و عمان کجا امضا شد؟", "مسقط"),
+    ("دیدار وزیر نفت با همتای آذربایجانی چقدر طول کشید؟", "چهار ساعت"),
+    ("چه کسی پایان گفت‌وگوهای وزیران نفت را اعلام کرد؟", "سخنگوی وزارت نفت"),
+    ("کی پایان گفتگوهای نفتی باکو رو اعلام کرد؟", "سخنگوی وزارت نفت"),  # colloquial کی: who
+    ("وزیر نفت کی با همتای آذربایجانیش دیدار کرد؟", "پنجشنبه"),  # colloquial کی: when
+    ("حجم مبادلات ایران و عمان چقدره؟", "یک میلیارد و سیصد میلیون دلار"),
+]
+
+
+@pytest.mark.parametrize(("question", "holds"), NEIGHBOUR_FACTS)
+def test_the_answer_holds_the_asked_fact(answerer, question, holds):
+    answer = answerer.answer(question)
+    assert not answer.abstained, answer.text
+    assert gold_in_text([[holds]], answer.text), answer.text
+    assert len(answer.parts) == 1  # one article answers: one report
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "وزیر نفت تو سفر به پکن با کی دیدار کرد؟",  # a city that no article names
+        "ایران و ژاپن توافقنامه همکاری بندری را کجا امضا کردند؟",  # a country no article names
+        "پوتین تو سفر به تهران چه قراردادهایی امضا کرد؟",  # a person and a trip not held
+    ],
+)
+def test_a_question_about_what_no_article_names_is_declined(answerer, question):
+    answer = answerer.answer(question)
+    assert answer.abstained, answer.text
+    assert "پاسخ این پرسش" in answer.text
