@@ -182,14 +182,19 @@ class KnowledgeBase:
     def search(
         self, query: str, top_k: int = 5, timings: dict[str, float] | None = None
     ) -> list[Passage]:
-        """The best passages for a question, ordered by the learned fusion (index.rerank)."""
+        """The best passages for a question, ordered by the learned fusion (index.rerank).
+
+        Each passage's `score` stays the hand-set fusion's (BM25 / best BM25 and the
+        stretched cosine, 0.6 : 0.4): bot/ranker.py's `passage_score_rel` was trained on
+        that scale, and the learned scores are spread differently (their gaps are ~10x)."""
         snapshot = self._snapshot
         lists = gather_candidates(snapshot, self.embedder, query, timings)
         t0 = time.perf_counter()
         best = rerank.rank(snapshot, query, *lists)[:top_k]
+        scores = dict(convex_fusion(*lists))
         if timings is not None:
             timings["fusion_ms"] = (time.perf_counter() - t0) * 1000
-        return [snapshot.passage(chunk_id, score) for chunk_id, score in best]
+        return [snapshot.passage(chunk_id, scores[chunk_id]) for chunk_id, _ in best]
 
     def convex_search(self, query: str, top_k: int = 5) -> list[Passage]:
         """The hand-set fusion this replaced (0.6 BM25 : 0.4 cosine), kept for the bench."""
