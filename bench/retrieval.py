@@ -1,10 +1,14 @@
 """Retrieval benchmark on PQuAD validation (../shared/eval/pquad_val): prints figures.
 
-Hybrid search against plain BM25 and plain dense search over the same index:
-article-level hit@1/3/5 and MRR, index build time, warm query latency p50/p95.
-Goal (knowledge-base issue): hybrid hit@1 >= 94 and above both, p50 < 30 ms warm.
+The learned fusion (`hybrid`, index/rerank.py) against the hand-set convex fusion it
+replaced, plain BM25, plain dense search and naive RRF over the same index:
+article-level hit@1/3/5 and MRR (hit@1 = the first passage's article is the gold one),
+index build time, warm query latency p50/p95. Also runs on news_dev (questions with
+`article_id`; unanswerable ones are left out) over news_dev's own index.
 
-    python -m bench.retrieval [--data ../shared/eval/pquad_val] [--limit N] [--rebuild]
+    python -m bench.retrieval [--data ../shared/eval/pquad_val] [--index-dir DIR]
+        [--split held-out|train] [--limit N] [--rebuild]
+    python -m bench.retrieval --data ../shared/eval/news_dev --index-dir var/eval/news_dev-…
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot import app
+from bot.evaluation import split_of
+from index import rerank
 from index.dates import expand_dates
 from index.metrics import (
     first_hit_rank,
@@ -29,7 +35,7 @@ from index.metrics import (
     unique_in_order,
 )  # fmt: skip
 from index.readers import article_from_record
-from index.search import KnowledgeBase
+from index.search import KnowledgeBase, convex_fusion, gather_candidates
 from index.store import current_version, update_index
 
 
@@ -40,6 +46,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="first N questions only")
     parser.add_argument(
         "--half", choices=["even", "odd"], help="every other question (tuning / checking halves)"
+    )
+    parser.add_argument(
+        "--split", choices=["held-out", "train"], help="by article (bot.evaluation.split_of)"
+    )
+    parser.add_argument(
+        "--methods", default="hybrid,convex,bm25,dense,rrf", help="comma-separated subset"
     )
     parser.add_argument("--rebuild", action="store_true", help="time a fresh build")
     parser.add_argument("--json", action="store_true")
@@ -53,7 +65,13 @@ def main() -> None:
     articles = [
         article_from_record(r, "articles.jsonl") for r in read_jsonl(data / "articles.jsonl")
     ]
-    questions = read_jsonl(data / "questions.jsonl")
+    questions = [
+        {**q, "gold_article": q.get("gold_article") or q.get("article_id")}
+        for q in read_jsonl(data / "questions.jsonl")
+    ]
+    questions = [q for q in questions if q["gold_article"]]  # news_dev: answerable only
+    if args.split:
+        questions = [q for q in questions if split_of(q) == args.split]
     if args.half:
         questions = questions[0 if args.half == "even" else 1 :: 2]
     if args.limit:
@@ -84,10 +102,12 @@ def main() -> None:
 
     methods = {
         "hybrid": kb.search,
+        "convex": kb.convex_search,
         "bm25": kb.lexical_search,
         "dense": kb.dense_search,
         "rrf": naive_rrf,
     }
+    methods = {name: methods[name] for name in args.methods.split(",")}
     for q in questions[:20]:  # warm-up: caches, lazy imports
         kb.search(q["question"], 5)
     embedder._encode_query_cached.cache_clear()
@@ -103,7 +123,19 @@ def main() -> None:
         embedder._encode_query_cached.cache_clear()  # each method pays for its own embedding
         results[name] = {**summarize_ranks(ranks), **latency_summary(latencies)}
 
-    output = {"build": build, "index": kb.manifest, "results": results}
+    # The fusion's own cost on the same candidate lists: the learned ranker's extra time.
+    fusion = {"convex": [], "learned": []}
+    for q in questions[:500]:
+        lists = gather_candidates(kb._snapshot, embedder, q["question"])
+        t0 = time.perf_counter()
+        convex_fusion(*lists)
+        t1 = time.perf_counter()
+        rerank.rank(kb._snapshot, q["question"], *lists)
+        fusion["convex"].append((t1 - t0) * 1000)
+        fusion["learned"].append((time.perf_counter() - t1) * 1000)
+    fusion = {name: latency_summary(values) for name, values in fusion.items()}
+
+    output = {"build": build, "index": kb.manifest, "results": results, "fusion_ms": fusion}
     if args.json:
         print(json.dumps(output, ensure_ascii=False, indent=2))
         return
@@ -120,6 +152,10 @@ def main() -> None:
             f"{name:8} {r['hit@1']:6.1f} {r['hit@3']:6.1f} {r['hit@5']:6.1f} {r['mrr']:6.3f}"
             f" {r['p50_ms']:7.1f} {r['p95_ms']:7.1f}"
         )
+    print(
+        "fusion alone, ms per question p50 / p95 (first 500):"
+        + "".join(f"  {n} {f['p50_ms']:.2f} / {f['p95_ms']:.2f}" for n, f in fusion.items())
+    )
 
 
 if __name__ == "__main__":

@@ -55,9 +55,19 @@ HAMZA_YEH_SPELLINGS = [
     ("پائیز", "پاییز"),
     ("جزئی", "جزیی"),
     ("رؤسای", "روسای"),
+    ("رأی", "رای"),
+    ("رؤیای", "رویای"),
+    ("برانائو", "برانایو"),
 ]
 # Words that must stay apart after folding.
-STILL_DIFFERENT = [("آیین", "این"), ("رئیس", "ریس‌ها"), ("هیأت", "حیات")]
+STILL_DIFFERENT = [
+    ("آیین", "این"),
+    ("رئیس", "ریس‌ها"),
+    ("هیأت", "حیات"),
+    ("رأی", "ری"),  # the alef is the hamza's seat, not a letter to drop
+    ("جایی", "جای"),  # a doubled ی is a suffix, not a spelling of one ی
+    ("پایین", "پاین"),
+]
 
 
 @pytest.mark.parametrize("spellings", HAMZA_YEH_SPELLINGS)
@@ -75,7 +85,7 @@ def test_folding_keeps_other_words_apart(a, b):
 def test_hamza_folding_matches_a_question_to_the_printed_text():
     passage = "هیأتی از وزارت خارجه به ریاست رئیس دفتر وزیر وارد مسکو شد."
     question = "هیئت همراه رییس دفتر کی به مسکو رسید؟"
-    assert {"هیات", "ریس"} <= set(matching_tokens(question)) & set(matching_tokens(passage))
+    assert {"هیات", "رییس"} <= set(matching_tokens(question)) & set(matching_tokens(passage))
     assert gold_in_text([["هیئتی"]], passage)
 
 
