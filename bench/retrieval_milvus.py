@@ -86,8 +86,7 @@ def main() -> None:
     settings = load_settings(faiss_dir)
     embedder = SharedPassageVectors(Embedder(settings.model, settings.cache_dir))
     articles = [
-        article_from_record(r, "articles.jsonl")
-        for r in read_jsonl(data / "articles.jsonl")
+        article_from_record(r, "articles.jsonl") for r in read_jsonl(data / "articles.jsonl")
     ]
     questions = read_jsonl(data / "questions.jsonl")
     if args.articles:
