@@ -49,7 +49,7 @@ from index.persian import gold_in_text
 
 log = logging.getLogger("train")
 SHARED = ROOT.parent / "shared" / "eval"
-NEIGHBOUR_MARGIN = 2.0
+NEIGHBOUR_MARGIN = 8.0
 NEWS_WEIGHT = 8.0  # news questions are few but are the way people ask: weigh them up
 
 
@@ -169,9 +169,11 @@ def fit_models(rows: list[dict], max_wrongly_declined: float) -> dict:
         "ranker": ranker,
         "decline": decline,
         "parallel_margin": 1.0,
-        # a neighbour this close to the best sentence is joined to it; on a sample of the
-        # training split (600 pquad questions) margins 0 / 1 / 2 / 4 gave 80.9 / 81.9 /
-        # 82.2 / 83.8 % with answer p90 258 / 260 / 266 / 283 chars: 2 keeps room under 300
+        # a neighbour this close to the best sentence is joined to it (when both fit in
+        # the answer's 300 characters). On every other answerable question of the
+        # training split (1,532 pquad) margins 2 / 4 / 8 / 100 gave 83.6 / 84.7 / 85.6 /
+        # 85.6 % with answer p90 270 / 285 / 289 / 289 chars: the fact sits beside the
+        # chosen sentence often enough that the pair is the better answer, within 300
         "neighbour_margin": NEIGHBOUR_MARGIN,
     }
 
