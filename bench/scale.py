@@ -128,11 +128,17 @@ def reader(index_dir: Path, questions: list[str], targets: dict[str, str]) -> di
     kb = KnowledgeBase(index_dir, StandInEmbedder(targets))
     for q in questions[:5]:  # warm-up: lazy imports, first page faults
         kb.search(q, 5)
-    latencies = []
+    latencies, parts = [], []
     for q in questions:
+        timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        kb.search(q, 5)
+        kb.search(q, 5, timings=timings)
         latencies.append((time.perf_counter() - t0) * 1000)
+        parts.append(timings)
+    for part in sorted({name for t in parts for name in t}):  # where the time goes
+        values = [t.get(part, 0.0) for t in parts]
+        print(f"{part}: p50 {np.percentile(values, 50):.2f} p95 {np.percentile(values, 95):.2f}"
+              f" max {max(values):.2f}", file=sys.stderr)  # fmt: skip
     return {
         "search_p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "search_p95_ms": round(float(np.percentile(latencies, 95)), 2),
@@ -228,6 +234,7 @@ def main() -> None:
         "reload_s": round(reload_s, 3),
     }
     figures = {k: figures[k] for k in ("chunks", "add10_s", "remove10_s", "search_p50_ms", "search_p95_ms", "recall_at_10", "reader_rss_mb", "disk_mb", "reload_s")}  # fmt: skip
+    print(out.stderr.strip(), file=sys.stderr)
     print(f"index: {json.dumps(kb.manifest.get('dense', 'flat (old layout)'))}", file=sys.stderr)
     print(json.dumps(figures))
 
