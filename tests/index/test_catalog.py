@@ -94,3 +94,10 @@ def test_first_layout_is_read_then_upgraded_on_the_next_write(seed_index_copy, e
         assert after[chunk_id][0] == spans
         assert np.min(np.sum(after[chunk_id][1] * vectors, axis=1)) > 0.9999
     assert kb.sentence_vectors(before).keys() == before.keys()  # the old reader goes on
+
+
+def test_the_writer_keeps_the_wal_file_bounded(tmp_path):
+    """A 250k-chunk write left a 632 MB WAL behind; the writer's connection caps it."""
+    db = catalog.connect(tmp_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA journal_size_limit").fetchone()[0] == 64 * 1024 * 1024
