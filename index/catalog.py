@@ -9,8 +9,9 @@ writer crashed before CURRENT moved) are rolled back by the next writer.
 Rows dead in every kept version are deleted by ``collect``.
 
 Chunk texts are not stored twice: a chunk is a span of its article's text, read
-with ``substr`` when a passage is shown. The ``sentences`` table is where
-per-sentence vectors of a chunk go (filled by the answer-side work, issue 9).
+with ``substr`` when a passage is shown. The ``sentences`` table holds
+each chunk's sentence spans and their passage vectors (int8 with a scale per vector),
+computed at index time so that answering never runs the model on passages.
 """
 
 from __future__ import annotations
@@ -51,14 +52,17 @@ CREATE TABLE IF NOT EXISTS chunks (
     end INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS chunks_rev ON chunks(rev);
+"""
+# One row per chunk (a rowid table: its blobs stay on the row's page). The first layout,
+# one WITHOUT ROWID row per sentence with a float32 blob, put each blob on an overflow
+# page of its own: ~15 KB per chunk, 1.5 GB per 100k chunks (index.migrate upgrades it).
+SENTENCES = """
 CREATE TABLE IF NOT EXISTS sentences (
-    chunk_id INTEGER NOT NULL,
-    position INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    end INTEGER NOT NULL,
-    vector BLOB,
-    PRIMARY KEY (chunk_id, position)
-) WITHOUT ROWID;
+    chunk_id INTEGER PRIMARY KEY,
+    spans BLOB NOT NULL,    -- int32 (start, end) pairs, offsets in the chunk's text
+    codes BLOB NOT NULL,    -- int8, one row of `dimensions` per sentence
+    scales BLOB NOT NULL    -- float32, one per sentence: vector = codes * scale
+);
 """
 
 ALIVE = "a.added_gen <= :gen AND (a.removed_gen IS NULL OR a.removed_gen > :gen)"
@@ -74,7 +78,14 @@ def connect(index_dir: Path, readonly: bool = False) -> sqlite3.Connection:
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA synchronous = FULL")
+    # A big write leaves a WAL file as large as what it wrote (632 MB after 250k chunks,
+    # measured) until it is truncated: once checkpointed, the next write cuts it to 64 MB.
+    db.execute("PRAGMA journal_size_limit = 67108864")
     db.executescript(_SCHEMA)
+    from index.migrate import upgrade_sentences  # before the new table is created
+
+    upgrade_sentences(db)
+    db.executescript(SENTENCES)
     return db
 
 
@@ -144,14 +155,39 @@ def insert_chunks(db: sqlite3.Connection, rev: int, chunks) -> list[int]:
     return ids
 
 
+def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """int8 codes and one float32 scale per row (symmetric, the row's largest |x| -> 127).
+
+    Why int8: a quarter of float32 (the sentences of a million chunks fit the disk goal);
+    a unit vector's cosines move by ~1e-4 (tested), far below what changes an answer."""
+    vectors = np.asarray(vectors, dtype=np.float32).reshape(len(vectors), -1)
+    scales = np.max(np.abs(vectors), axis=1) / 127.0
+    scales[scales == 0] = 1.0
+    codes = np.clip(np.rint(vectors / scales[:, None]), -127, 127).astype(np.int8)
+    return codes, scales.astype(np.float32)
+
+
+def dequantize(codes: np.ndarray, scales: np.ndarray) -> np.ndarray:
+    """Float32 rows, back at unit length (what was stored was normalized): the rounding
+    then moves a vector's cosine with itself by ~1e-5 instead of ~5e-4."""
+    vectors = codes.astype(np.float32) * scales[:, None]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.where(norms > 0, norms, 1.0)
+
+
+def sentence_row(chunk_id: int, spans, vectors) -> tuple:
+    codes, scales = quantize(np.asarray(vectors, np.float32).reshape(len(spans), -1))
+    flat = np.asarray(spans, dtype=np.int32).reshape(-1)
+    return (int(chunk_id), flat.tobytes(), codes.tobytes(), scales.tobytes())
+
+
 def insert_sentences(db: sqlite3.Connection, chunk_ids: list[int], spans, vectors) -> None:
-    """Each chunk's sentence spans (within the chunk's text) and float32 passage vectors."""
+    """Each chunk's sentence spans (within the chunk's text) and passage vectors (int8)."""
     db.executemany(
-        "INSERT INTO sentences (chunk_id, position, start, end, vector) VALUES (?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO sentences (chunk_id, spans, codes, scales) VALUES (?, ?, ?, ?)",
         (
-            (chunk_id, position, start, end, np.ascontiguousarray(vector, np.float32).tobytes())
+            sentence_row(chunk_id, found, matrix)
             for chunk_id, found, matrix in zip(chunk_ids, spans, vectors, strict=True)
-            for position, ((start, end), vector) in enumerate(zip(found, matrix, strict=True))
         ),
     )
 
@@ -160,6 +196,24 @@ def sentences(db: sqlite3.Connection, chunk_ids: list[int], dimensions: int) -> 
     """chunk id -> (spans, float32 vectors) for the chunks that have stored sentences."""
     out: dict[int, tuple[list[tuple[int, int]], np.ndarray]] = {}
     ids = list(dict.fromkeys(int(c) for c in chunk_ids))
+    if "position" in {row[1] for row in db.execute("PRAGMA table_info(sentences)")}:
+        return _first_layout_sentences(db, ids, dimensions)  # upgraded by the next write
+    for i in range(0, len(ids), 500):
+        part = ids[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for chunk_id, spans, codes, scales in db.execute(
+            f"SELECT chunk_id, spans, codes, scales FROM sentences WHERE chunk_id IN ({marks})",
+            part,
+        ):
+            pairs = np.frombuffer(spans, dtype=np.int32).reshape(-1, 2).tolist()
+            matrix = np.frombuffer(codes, dtype=np.int8).reshape(len(pairs), dimensions)
+            vectors = dequantize(matrix, np.frombuffer(scales, dtype=np.float32))
+            out[chunk_id] = ([(s, e) for s, e in pairs], vectors)
+    return out
+
+
+def _first_layout_sentences(db: sqlite3.Connection, ids: list[int], dimensions: int) -> dict:
+    """The first layout: one row per sentence with a float32 blob."""
     rows: dict[int, list[tuple]] = {}
     for i in range(0, len(ids), 500):
         part = ids[i : i + 500]
@@ -170,12 +224,14 @@ def sentences(db: sqlite3.Connection, chunk_ids: list[int], dimensions: int) -> 
             part,
         ):
             rows.setdefault(row[0], []).append(row[1:])
-    for chunk_id, found in rows.items():
-        if any(blob is None for *_, blob in found):
-            continue
-        matrix = np.frombuffer(b"".join(blob for *_, blob in found), dtype=np.float32)
-        out[chunk_id] = ([(s, e) for s, e, _ in found], matrix.reshape(len(found), dimensions))
-    return out
+    return {
+        chunk_id: (
+            [(s, e) for s, e, _ in found],
+            np.frombuffer(b"".join(b for *_, b in found), np.float32).reshape(-1, dimensions),
+        )
+        for chunk_id, found in rows.items()
+        if all(b is not None for *_, b in found)
+    }
 
 
 def counts(db: sqlite3.Connection, gen: int) -> tuple[int, int]:

@@ -7,6 +7,7 @@ catalog and its vectors into one segment, which then becomes the live version.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import sqlite3
@@ -79,3 +80,52 @@ def migrate_first_layout(index_dir: Path, old: dict, db: sqlite3.Connection, fmt
         "the index in %s was moved to the segment layout (%s)", index_dir, manifest["version"]
     )
     return manifest
+
+
+def upgrade_sentences(db: sqlite3.Connection) -> None:
+    """Rewrite the first ``sentences`` layout (a row per sentence, float32) as a row per
+    chunk with int8 vectors, in one transaction; nothing is embedded again.
+
+    Readers of either layout keep working meanwhile: ``catalog.sentences`` reads both, and
+    a reader that finds neither computes the vectors at question time."""
+    columns = {row[1] for row in db.execute("PRAGMA table_info(sentences)")}
+    if "position" not in columns:
+        return
+    from index.catalog import SENTENCES, sentence_row
+
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE sentences RENAME TO sentences_first_layout")
+        db.execute(SENTENCES)  # one statement; executescript would commit first
+        rows = db.execute(
+            "SELECT chunk_id, start, end, vector FROM sentences_first_layout"
+            " ORDER BY chunk_id, position"
+        )
+        batch, current, spans, vectors, moved = [], None, [], [], 0
+        for chunk_id, start, end, blob in itertools.chain(rows, [(None, 0, 0, None)]):
+            if chunk_id != current and current is not None:
+                if all(v is not None for v in vectors):
+                    batch.append(sentence_row(current, spans, np.stack(vectors)))
+                spans, vectors = [], []
+            if chunk_id is None:
+                break
+            current = chunk_id
+            spans.append((start, end))
+            vectors.append(None if blob is None else np.frombuffer(blob, dtype=np.float32))
+            if len(batch) >= 1000:
+                _insert_rows(db, batch)
+                moved, batch = moved + len(batch), []
+        _insert_rows(db, batch)
+        moved += len(batch)
+        db.execute("DROP TABLE sentences_first_layout")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    log.warning("stored sentence vectors moved to one int8 row per chunk (%d chunks)", moved)
+
+
+def _insert_rows(db: sqlite3.Connection, rows: list[tuple]) -> None:
+    db.executemany(
+        "INSERT INTO sentences (chunk_id, spans, codes, scales) VALUES (?, ?, ?, ?)", rows
+    )

@@ -120,7 +120,7 @@ class Catalog:
         return _article_info(row) if row else None
 
     def chunk_rows(self, chunk_ids: Iterable[int]) -> dict[int, tuple]:
-        """Live chunks among `chunk_ids`, with their article's title, sources and date;
+        """Live chunks among `chunk_ids`, with their article's title, sources, date and url;
         an id the catalog does not list (an orphan in Milvus) is simply absent."""
         ids = [int(i) for i in chunk_ids]
         if not ids:
@@ -128,7 +128,7 @@ class Catalog:
         with self.connect() as db:
             rows = db.execute(
                 "SELECT c.id, c.article_id, c.position, c.start, c.end, c.text,"
-                " a.title, a.sources, a.published FROM chunks c"
+                " a.title, a.sources, a.published, a.url FROM chunks c"
                 " JOIN articles a ON a.id = c.article_id AND a.generation = c.generation"
                 f" WHERE c.id IN ({','.join('?' * len(ids))})",
                 ids,
@@ -241,7 +241,7 @@ def _article_info(row: tuple) -> ArticleInfo:
 
 def passage_from_row(chunk_id: int, row: tuple, score: float) -> Passage:
     """A search hit as the answerer sees it, from a `Catalog.chunk_rows` row."""
-    article_id, position, start, end, text, title, sources, published = row
+    article_id, position, start, end, text, title, sources, published, url = row
     return Passage(
         chunk_id=chunk_id,
         article_id=article_id,
@@ -253,4 +253,5 @@ def passage_from_row(chunk_id: int, row: tuple, score: float) -> Passage:
         end=end,
         position=position,
         score=float(score),
+        url=url,
     )

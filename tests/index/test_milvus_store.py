@@ -165,6 +165,25 @@ def test_unchanged_articles_are_not_embedded_again(milvus_kb, seed_articles):
     )  # the edited article's old chunks are gone from Milvus
 
 
+@pytest.mark.parametrize(
+    ("url", "question"),
+    [
+        ("https://www.irna.ir/news/85012345/سفر-باکو", "وزیر امور خارجه برای دیدار به باکو رفت؟"),
+        ("", "کریدور شمال-جنوب و راه‌آهن رشت-آستارا"),
+    ],
+)
+def test_passages_carry_the_article_url(milvus_kb, url, question):
+    """A passage found through Milvus names its article's url, as the default backend does."""
+    milvus_kb.add([replace(NEW_ARTICLE, url=url)])
+    found = [p for p in milvus_kb.search(question, 5) if p.article_id == NEW_ARTICLE.id]
+    assert found and all(p.url == url for p in found)
+    assert all(
+        p.url == url
+        for p in milvus_kb.lexical_search(question, 5)
+        if p.article_id == NEW_ARTICLE.id
+    )
+
+
 def test_remove_reports_missing_and_updates_counts(milvus_kb, seed_articles):
     kb = milvus_kb
     gone = seed_articles[0].id

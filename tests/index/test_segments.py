@@ -107,3 +107,24 @@ def test_pruned_top_equals_exhaustive_ranking(tmp_path, monkeypatch, query, k, d
     got = positions[np.lexsort((positions, -scores))]
     assert got.tolist() == expected.tolist()
     assert scores[np.lexsort((positions, -scores))].tolist() == full[expected].tolist()
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_float32_tf_of_older_segments_scores_like_uint16(tmp_path, query):
+    """Segments written before term counts were uint16 keep their float32 file and score the
+    same, alone and merged with a new one."""
+    tokens = [matching_tokens(d) for d in DOCS]
+    vectors = np.eye(len(DOCS), 16, dtype=np.float32)
+    new = write_segment(tmp_path, np.arange(1, 7), vectors, tokens)
+    old = write_segment(tmp_path, np.arange(1, 7), vectors, tokens)
+    old_tf = tmp_path / "segments" / old["name"] / "post_tf.npy"
+    assert np.load(old_tf).dtype == np.uint16
+    np.save(old_tf, np.load(old_tf).astype(np.float32))
+    q = matching_tokens(query, question=True)
+    expected = Lexical([Postings(tmp_path / "segments" / new["name"])], 6).scores(0, q)
+    got = Lexical([Postings(tmp_path / "segments" / old["name"])], 6).scores(0, q)
+    assert expected is not None and np.array_equal(expected, got)
+    seg = Segment(tmp_path, old)
+    merged = Segment(tmp_path, merge(tmp_path, [seg], [np.array([], int)]))
+    assert merged.postings.tf.dtype == np.uint16
+    assert np.array_equal(Lexical([merged.postings], 6).scores(0, q), expected)
