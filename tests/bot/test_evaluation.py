@@ -22,6 +22,14 @@ def test_dev_set_figures(seed_kb, dev_questions):
     assert report["latency"] == {"p50_ms": 250.0, "p95_ms": 250.0}
 
 
+def write_set(folder, articles: list[dict], questions: list[dict]) -> None:
+    """An eval set as `pasokh eval` reads it: articles.jsonl beside questions.jsonl."""
+    for name, rows in (("articles.jsonl", articles), ("questions.jsonl", questions)):
+        (folder / name).write_text(
+            "\n".join(json.dumps(r, ensure_ascii=False) for r in rows), "utf-8"
+        )
+
+
 @pytest.fixture()
 def tiny_pquad(tmp_path):
     articles = [
@@ -32,12 +40,7 @@ def tiny_pquad(tmp_path):
         {"id": "1", "question": "بلندترین قله ایران کدام است؟", "gold_article": "p2", "answers": ["دماوند"]},
         {"id": "2", "question": "کارون از کجا سرچشمه می‌گیرد؟", "gold_article": "p1", "answers": ["زردکوه بختیاری"]},
     ]  # fmt: skip
-    (tmp_path / "articles.jsonl").write_text(
-        "\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8"
-    )
-    (tmp_path / "questions.jsonl").write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), "utf-8"
-    )
+    write_set(tmp_path, articles, questions)
     return tmp_path
 
 
@@ -77,12 +80,7 @@ def tiny_news(tmp_path):
         {"id": "q2", "question": "برداشت گندم تو خوزستان از کی شروع شد؟", "answerable": True, "gold_any": [["هفته گذشته"]], "article_id": "n2"},
         {"id": "q3", "question": "وزیر تو سفر به پکن چه قراردادی امضا کرد؟", "answerable": False, "gold_any": [], "article_id": None},
     ]  # fmt: skip
-    (tmp_path / "articles.jsonl").write_text(
-        "\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8"
-    )
-    (tmp_path / "questions.jsonl").write_text(
-        "\n".join(json.dumps(q, ensure_ascii=False) for q in questions), "utf-8"
-    )
+    write_set(tmp_path, articles, questions)
     return tmp_path
 
 
