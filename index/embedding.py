@@ -253,9 +253,7 @@ class E5Engine:
     are read at load time, not compiled in, so they are not part of the key).
     """
 
-    def __init__(
-        self, library: Path, weights: Path, threads: int, query_threads: int = 1
-    ) -> None:
+    def __init__(self, library: Path, weights: Path, threads: int, query_threads: int = 1) -> None:
         # Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning
         # threads made one question take seconds. Read by libgomp when it loads, just below.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
