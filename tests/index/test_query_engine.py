@@ -83,6 +83,9 @@ def test_one_text_split_across_two_cores_gives_the_same_bits(engines, text, case
     )
     assert split.query_threads == 2
     assert np.array_equal(split.embed([text], is_query), alone), case
+    with ThreadPoolExecutor(3) as pool:  # at once: one split, the others on one core each
+        together = list(pool.map(lambda _: split.embed([text], is_query), range(6)))
+    assert all(np.array_equal(vector, alone) for vector in together), case
 
 
 def test_questions_embedded_at_once_from_threads_get_their_own_vectors(engines):
