@@ -308,10 +308,10 @@ class E5Engine:
     def embed(self, texts: list[str], is_query: bool) -> np.ndarray:
         """L2-normalized float32 vectors, one row per text ("query: "/"passage: " prefixed).
 
-        One text runs on `query_threads` OpenMP threads (default one) and without the lock,
-        so questions embedded from several Python threads (the bot's workers) run at once,
-        one core each: e5.c keeps
-        no state between calls (buffers are per call, the model is read-only) and ctypes
+        One text runs on one OpenMP thread and without the lock, so questions embedded from
+        several Python threads (the bot's workers) run at once, one core each (a text
+        embedded while no other is may take `query_threads`, see below): e5.c keeps no
+        state between calls (buffers are per call, the model is read-only) and ctypes
         releases the GIL. Why not one batched call for questions that arrive together: the
         engine's cost grows with the tokens (measured: 18.0 ms of CPU a question in calls
         of 16, 20.0 ms alone), so a batch saves little and makes the first question wait
@@ -320,8 +320,8 @@ class E5Engine:
         Why one thread by default: splitting one question's matmuls over 2 cores gives the
         same bits (every output row is computed whole by one thread) but costs ~12 % more CPU
         (a futex wake per parallel region, ~180 per question), and on a busy machine the
-        second thread waits for a core at every region: measured 29-30 ms wall against
-        26-29 ms with one thread (load average 4-5, see README). It can pay only where a
+        second thread waits for a core at every region: measured 30-50 ms wall against
+        26-31 ms with one thread (load average 5, see README). It can pay only where a
         core is idle; `PASOKH_QUERY_THREADS=2` turns it on."""
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
