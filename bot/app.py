@@ -66,7 +66,12 @@ def load_settings(index_dir: Path | str | None = None, backend: str | None = Non
 def load_embedder(settings: Settings) -> Embedder:
     from index.embedding import Embedder
 
-    return Embedder(settings.model, settings.cache_dir, threads=settings.torch_threads)
+    return Embedder(
+        settings.model,
+        settings.cache_dir,
+        threads=settings.torch_threads,
+        query_threads=settings.query_threads,
+    )
 
 
 def read_articles(paths: Iterable[Path], settings: Settings, feedback: Feedback) -> ReadResult:

@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     torch_threads: int | None = _var(
         "PASOKH_TORCH_THREADS", "threads for the model (default all cores)", default=None, ge=1
     )
+    query_threads: int = _var(
+        "PASOKH_QUERY_THREADS",
+        "cores one question's vector is split across (default 1; 2 helps only on an idle machine)",
+        default=1,
+        ge=1,
+    )
     backend: str = _var(
         "PASOKH_BACKEND",
         "`faiss` (the embedded default) or `milvus`; the `--backend` flag wins",

