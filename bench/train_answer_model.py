@@ -41,8 +41,10 @@ from bot.ranker import (
     DECLINE_FEATURES,
     MODEL_PATH,
     SENTENCE_FEATURES,
+    LinearModel,
     decline_features,
     sentence_features,
+    sentence_scores,
 )
 from index.metrics import read_jsonl
 from index.persian import gold_in_text
@@ -137,7 +139,8 @@ def fit_models(rows: list[dict], max_wrongly_declined: float) -> dict:
     w = np.concatenate([np.full(len(r["y"]), r["weight"] / len(r["y"])) for r in usable])
     ranker = fit_linear(x, y, w, c=1.0)
     ranker["features"] = list(SENTENCE_FEATURES)
-    top1 = np.mean([r["y"][np.argmax(log_odds(ranker, r["x"]))] for r in usable])
+    model = LinearModel(ranker, SENTENCE_FEATURES)
+    top1 = np.mean([r["y"][np.argmax(sentence_scores(model, r["x"]))] for r in usable])
     print(
         f"ranker: {len(usable)} questions, {len(y)} sentences; train top-1 holds gold {100 * top1:.1f}%"
     )
@@ -145,7 +148,7 @@ def fit_models(rows: list[dict], max_wrongly_declined: float) -> dict:
     # 2. the decline model, on the ranker's choice for every question
     dx, dy, dw = [], [], []
     for r in rows:
-        scores = log_odds(ranker, r["x"])
+        scores = sentence_scores(model, r["x"])
         best = int(np.argmax(scores))
         dx.append(decline_features(r["question"], r["candidates"], r["x"], scores, best))
         dy.append(r["answerable"])

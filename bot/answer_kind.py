@@ -37,9 +37,13 @@ _ASKS = [
                  r"چه چیزی (?:را |رو )?امضا|چی (?:را |رو )?امضا")),
     (WHEN, _re(r"چه زمانی|چه وقتی?|چه روزی?|چه تاریخی?|چه سالی?|چه ماهی?|چه ساعتی?|"
                r"(?:کدام|کدوم) (?:روز|سال|ماه|تاریخ|ساعت)\w*|چندم|تاریخ \w+ چیست|از کی|تا کی|"
-               r"چه موقع|(?<!با )(?<!به )(?<!از )(?<!توسط )کی(?=(?: \w+){0,4} (?:رسید|وارد|سفر|برگزار|انجام|شروع|اغاز|اغازید|رفت|امد|اومد|"
-               r"میاد|میره|میرود|میاید|بازگشت|برگشت|ترک|امضا شد|منتشر|تاسیس|متولد|درگذشت|"
-               r"قراره|قرار است|خواهد|تمام|پایان))")),
+               r"چه موقع|(?<!با )(?<!به )(?<!از )(?<!توسط )(?<!برای )کی(?=(?: \w+){0,4} (?:رسید|وارد|سفر|برگزار|انجام|شروع|اغاز|اغازید|رفت|امد|اومد|"
+               r"میاد|میره|میرود|میاید|بازگشت|برگشت|ترک|امضا شد|منتشر|تاسیس|متولد|درگذشت|افتتاح|"
+               r"قراره|قرار است|خواهد|تمام|پایان))|"
+               # after its subject and before a verb, chat's کی is "when" ("سفیر کی استوارنامه
+               # رو تقدیم کرد؟"); first in the question, or before بود/گفت, it is "who"
+               r"(?<=\w )(?<!با )(?<!به )(?<!از )(?<!توسط )(?<!برای )(?<!که )(?<!را )(?<!رو )کی"
+               r"(?!(?: \w+)? (?:بود|بودن|بودند|است|هست|هستن|هستند|گفت|میگه|گفته)(?!\w))(?= \w+)")),
     (WHY, _re(r"چرا|به چه منظور\w*|با چه (?:هدف|منظور|انگیزه)\w*|هدف \w+ چه|هدف(?:ش)?(?: \w+){0,3} (?:چیست|چیه|چه بود|چی بود|چی)|"
               r"به چه (?:دلیل|علت)\w*|برای چه|علت \w+|دلیل \w+|به چه خاطر|واسه چی|برای چی")),
     (WHO, _re(r"چه کسی|چه کسانی|چه کسایی|کیست|کیستند|کیه|کیا|چه افرادی|(?:کدام|کدوم) (?:افراد|شخص|فرد)\w*|"
@@ -196,3 +200,69 @@ def question_dates(question: str) -> tuple[str, ...]:
 def carries_asked_fact(kind: str, sentence: str, question: str) -> bool:
     """True when the sentence adds a fact of the asked kind; any sentence can answer OTHER."""
     return kind == OTHER or bool(new_facts(kind, sentence, question))
+
+
+# -- done or only planned -------------------------------------------------------------------
+# News announces before it reports: "X قرار است ... سفر کند", "از سفر ... خبر داده بود". A
+# question about what happened ("چه توافقی امضا کردن؟", "نتیجه ... چی شد؟") is not
+# answered by the announcement, however well its words match.
+_PLANNED_RE = re.compile(
+    r"(?<!\w)(?:قرار (?:است|بود|شده|شد)|قراره|خواهد|خواهند|خواهیم|خواهم|میرود|میروند|عازم|"
+    r"در نظر (?:دارد|دارند)|برنامهریزی|پیش بینی میشود|پیشبینی میشود|تلاش (?:میکنیم|میکند|میکنند)|"
+    r"خبر (?:داده|داد|دادند)|در جریان است|به زودی|بزودی|هفته اینده|ماه اینده|سال اینده|فردا)(?!\w)"
+)
+_OUTCOME_RE = re.compile(r"(?<!\w)(?:نتیجه\w*|اخرش|بالاخره|سرانجام|در نهایت|(?:چی|چه) شد)(?!\w)")
+_FUTURE_ASK_RE = re.compile(
+    r"(?<!\w)(?:قراره|قرار است|قرار بود|خواهد|خواهند|میخواد|میخوان|میکنه|میکنن|میره|میرن|میشه|میاد|"
+    r"میرود|میکند|میشود|میاید|بعدی|اینده)(?!\w)"
+)
+_PAST_VERB_RE = re.compile(
+    r"(?<!\w)(?:\w+ )?(?:کرد|کردن|کردند|شد|شدن|شدند|رسید|رسیدن|رسیدند|رفت|رفتن|رفتند|داشت|داشتن|"
+    r"داشتند|داد|دادن|دادند|امد|اومد|اومدن|گذاشت|بست|بستند)(?!\w)"
+)
+
+
+@lru_cache(maxsize=4096)
+def asks_done(question: str) -> bool:
+    """The question asks about something that happened: its outcome, or a past verb
+    without a word of plan or future ("قراره", "میکنه")."""
+    text = normalize_for_matching(question)
+    if _OUTCOME_RE.search(text):
+        return True
+    return bool(_PAST_VERB_RE.search(text)) and not _FUTURE_ASK_RE.search(text)
+
+
+@lru_cache(maxsize=4096)
+def asks_outcome(question: str) -> bool:
+    """ "نتیجه ... چی شد؟", "آخرش کجا برگزار شد؟": the question presumes the event is over."""
+    return bool(_OUTCOME_RE.search(normalize_for_matching(question)))
+
+
+@lru_cache(maxsize=50_000)
+def is_planned(sentence: str) -> bool:
+    """The sentence announces or plans the event rather than reporting it."""
+    return bool(_PLANNED_RE.search(normalize_for_matching(sentence)))
+
+
+# -- which event --------------------------------------------------------------------------
+# A question and its answer name the same event in different words: "کی وارد مسکو شد؟" is
+# answered by "در بدو ورود به مسکو", not by "تهران را به مقصد مسکو ترک کرد".
+_EVENT_FAMILIES = {
+    "arrive": r"وارد|ورود|رسید\w*|میرسد|میرسه",
+    "depart": r"ترک|عازم|عزیمت|رهسپار",
+    "travel": r"سفر\w*|مسافرت\w*",
+    "return": r"بازگشت\w*|برگشت\w*|بازمیگشت|برمیگرد\w*",
+    "sign": r"امضا\w*|منعقد|انعقاد",
+    "meet": r"دیدار\w*|ملاقات\w*|گفتگو|گفت و گو|گفتوگو|مذاکره\w*|مذاکرات|رایزنی\w*",
+    "hold": r"برگزار\w*|تشکیل",
+    "open": r"افتتاح\w*|گشایش",
+    "call": r"تماس|تلفنی|تلفن",
+}
+_EVENT_RES = {name: re.compile(rf"(?<!\w)(?:{p})(?!\w)") for name, p in _EVENT_FAMILIES.items()}
+
+
+@lru_cache(maxsize=50_000)
+def events(text: str) -> frozenset[str]:
+    """The kinds of event a text names (arrive, sign, meet, ...), in any of their words."""
+    text = normalize_for_matching(text)
+    return frozenset(name for name, pattern in _EVENT_RES.items() if pattern.search(text))

@@ -43,6 +43,7 @@ from bot.ranker import (
     load_model,
     passage_tokens,
     sentence_features,
+    sentence_scores,
     text_tokens,
 )
 from index.dates import date_variants
@@ -244,7 +245,7 @@ class Answerer:
         if not candidates:
             return None
         x = sentence_features(q, candidates, self.article_tokens)
-        scores = self.model.ranker.log_odds(x)
+        scores = sentence_scores(self.model.ranker, x)
         for c, s, cos in zip(candidates, scores, x[:, 0], strict=True):
             c.score, c.cosine = float(s), float(cos)
         best = int(np.argmax(scores))

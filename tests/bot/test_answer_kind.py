@@ -12,7 +12,10 @@ from bot.answer_kind import (
     WHERE,
     WHO,
     WHY,
+    asks_done,
     carries_asked_fact,
+    events,
+    is_planned,
     missing_places,
     question_kind,
 )
@@ -25,6 +28,11 @@ QUESTION_KINDS = [
     ("سفر تو کدوم روز بود؟", WHEN),
     ("کی گفت مذاکرات ادامه دارد؟", WHO),  # کی before a saying verb: who
     ("با کی دیدار کرد؟", WHO),
+    ("سفیر جدید کی استوارنامه‌اش رو تقدیم کرد؟", WHEN),  # after its subject: when
+    ("دفتر سازمان ملل در دوحه کی رسما افتتاح شد؟", WHEN),
+    ("این کتاب رو کی نوشته؟", WHO),  # after the object: who
+    ("رئیس هیئت اعزامی کی بود؟", WHO),
+    ("سخنگوی وزارت خارجه که این خبر رو داد کی بود؟", WHO),
     ("هیئت همراه وزیر کیا بودن؟", WHO),
     ("چه کسی این خبر را اعلام کرد؟", WHO),
     ("عراقچی تو پکن با کدوم معاون وزیر خارجه دیدار کرد؟", WHO),
@@ -149,3 +157,52 @@ PLACES = [
 @pytest.mark.parametrize(("question", "around", "missing"), PLACES)
 def test_places_the_question_names_must_be_around_the_answer(question, around, missing):
     assert missing_places(question, around) == missing
+
+
+# (question, does it ask about something that happened?)
+DONE_QUESTIONS = [
+    ("رامسفلد تو سفر به جاکارتا چه قراردادی امضا کرد؟", True),
+    ("نتیجه سفر وزیر به آنکارا چی شد؟", True),  # the outcome
+    ("نشست سران آخرش کجا برگزار شد؟", True),
+    ("وزیر کی وارد مسکو شد؟", True),
+    ("رئیس جمهور فنلاند کی به تهران سفر میکنه؟", False),  # a plan
+    ("ترامپ تو سفرش به هند قراره به کدوم ایالت بره؟", False),
+    ("هدف سفر چیست؟", False),
+]
+
+
+@pytest.mark.parametrize(("question", "done"), DONE_QUESTIONS)
+def test_asks_done(question, done):
+    assert asks_done(question) is done
+
+
+# (sentence, does it only announce or plan the event?)
+PLANNED_SENTENCES = [
+    ("سخنگو پیش‌تر از سفر وزیر به مسکو خبر داده بود.", True),
+    ("وزیر دفاع قرار است روزهای ۶ تا ۸ ژوئن به جاکارتا سفر کند.", True),
+    ("دو کشور هفته آینده توافقنامه را امضا خواهند کرد.", True),
+    ("وزیر عصر دوشنبه وارد مسکو شد.", False),
+    ("دو طرف سه سند همکاری امضا کردند.", False),
+]
+
+
+@pytest.mark.parametrize(("sentence", "planned"), PLANNED_SENTENCES)
+def test_is_planned(sentence, planned):
+    assert is_planned(sentence) is planned
+
+
+# (text, the kinds of event it names): one event, in the words of either side
+EVENTS = [
+    ("وزیر کی وارد مسکو شد؟", {"arrive"}),
+    ("در بدو ورود به مسکو گفت", {"arrive"}),
+    ("تهران را به مقصد مسکو ترک کرد", {"depart"}),
+    ("دو طرف سند همکاری امضا کردند", {"sign"}),
+    ("نشست سران در پکن برگزار شد", {"hold"}),
+    ("وزیران با یکدیگر دیدار و گفت‌وگو کردند", {"meet"}),
+    ("برداشت گندم آغاز شد", set()),
+]
+
+
+@pytest.mark.parametrize(("text", "kinds"), EVENTS)
+def test_events(text, kinds):
+    assert events(text) == kinds
