@@ -9,7 +9,17 @@ warm query latency p50/p95 (question embedding included) for:
 Goal (issue 8): milvus hit@1 within 0.5 points of faiss.
 
     python -m bench.retrieval_milvus [--data ../shared/eval/pquad_val] [--articles N] [--stride N] [--limit N]
-        [--rebuild]
+        [--rebuild] [--faiss-index DIR]
+
+Why it was slow (profiled 2026-11-22, machine busy): the FAISS side embedded all of
+pquad_val with the real model again (chunks and their sentences, ~10+ min under load)
+although a prebuilt evaluation index holds the same vectors; and Milvus Lite answers
+each search in its own server process, ~40-100 ms per query that grows with the result
+limit (limit 1: ~2 ms, 50: ~38 ms, 100: ~150 ms at 106 passages; the time is inside
+gRPC's blocking call, so not ours), times three methods and ~6k questions.
+`--faiss-index` (default: the newest var/eval/pquad_val-*) reuses that index for the
+FAISS side and gives Milvus the very vectors it stores (float16, read back as float32),
+so neither backend calls the model for passages.
 """
 
 from __future__ import annotations
@@ -41,7 +51,7 @@ from index.milvus_store import CANDIDATES, LEXICAL_WEIGHT, MilvusKnowledgeBase
 from index.persian import matching_tokens
 from index.readers import article_from_record
 from index.search import KnowledgeBase
-from index.store import current_version, update_index
+from index.store import current_version, passage_text, update_index
 
 
 class SharedPassageVectors:
@@ -63,6 +73,29 @@ class SharedPassageVectors:
         return np.stack([self.memory[t] for t in texts])
 
 
+def seed_from_index(embedder: SharedPassageVectors, index_dir: Path) -> int:
+    """Remember the passage vectors a built index stores, keyed by the text embedded
+    (title + chunk), so a Milvus build over the same articles skips the model."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{index_dir / 'catalog.sqlite'}?mode=ro", uri=True)
+    rows = con.execute(
+        "SELECT c.id, a.title, a.text, c.start, c.end FROM chunks c"
+        " JOIN articles a ON a.rev = c.rev WHERE a.removed_gen IS NULL"
+    ).fetchall()
+    con.close()
+    texts = {cid: passage_text(title, text[start:end]) for cid, title, text, start, end in rows}
+    for folder in (index_dir / "segments").iterdir():
+        if not (folder / "ids.npy").exists():
+            continue
+        ids = np.load(folder / "ids.npy")
+        vectors = np.load(folder / "vectors.npy").astype(np.float32)
+        for cid, vector in zip(ids.tolist(), vectors, strict=True):
+            if cid in texts:
+                embedder.memory[texts[cid]] = vector
+    return len(embedder.memory)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default=str(ROOT.parent / "shared" / "eval" / "pquad_val"))
@@ -74,6 +107,9 @@ def main() -> None:
     )
     parser.add_argument("--rebuild", action="store_true", help="time fresh builds")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--faiss-index", default="", help="a built index of --data (default: var/eval/pquad_val-*)"
+    )
     args = parser.parse_args()
 
     data = Path(args.data)
@@ -83,6 +119,11 @@ def main() -> None:
     faiss_dir, milvus_dir = work / "faiss", work / "milvus"
     if args.rebuild:
         shutil.rmtree(work, ignore_errors=True)
+    if args.faiss_index:
+        faiss_dir = Path(args.faiss_index)
+    elif not args.articles and data.name == "pquad_val":
+        built = sorted((ROOT / "var" / "eval").glob("pquad_val-*"), key=lambda p: p.stat().st_mtime)
+        faiss_dir = built[-1] if built else faiss_dir
     settings = load_settings(faiss_dir)
     embedder = SharedPassageVectors(Embedder(settings.model, settings.cache_dir))
     articles = [
@@ -98,7 +139,11 @@ def main() -> None:
         questions = questions[: args.limit]
 
     build = {}
-    if current_version(faiss_dir) is None:
+    if current_version(faiss_dir) is not None:
+        print(
+            f"FAISS side: {faiss_dir}; {seed_from_index(embedder, faiss_dir)} passage vectors reused"
+        )
+    else:
         report = update_index(faiss_dir, embedder, articles, fresh=True)
         build["faiss"] = {"seconds": round(report.seconds, 1), "chunks": report.chunks}
     mkb = MilvusKnowledgeBase.open(milvus_dir / "milvus.db", embedder, create=True)
