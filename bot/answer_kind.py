@@ -253,7 +253,8 @@ _EVENT_FAMILIES = {
     "travel": r"سفر\w*|مسافرت\w*",
     "return": r"بازگشت\w*|برگشت\w*|بازمیگشت|برمیگرد\w*",
     "sign": r"امضا\w*|منعقد|انعقاد",
-    "meet": r"دیدار\w*|ملاقات\w*|گفتگو|گفت و گو|گفتوگو|مذاکره\w*|مذاکرات|رایزنی\w*",
+    "meet": r"دیدار\w*|ملاقات\w*|گفتگو\w*|گفت و گو\w*|گفتوگو\w*|مذاکره\w*|مذاکرات|رایزنی\w*|"
+    r"صحبت\w*|حرف زد\w*|حرف میزن\w*|همدیگه رو دید\w*",  # chat: "درباره چی حرف زدن؟"
     "hold": r"برگزار\w*|تشکیل",
     "open": r"افتتاح\w*|گشایش",
     "call": r"تماس|تلفنی|تلفن",
@@ -261,8 +262,107 @@ _EVENT_FAMILIES = {
 _EVENT_RES = {name: re.compile(rf"(?<!\w)(?:{p})(?!\w)") for name, p in _EVENT_FAMILIES.items()}
 
 
+@lru_cache(maxsize=4096)
+def event_words(text: str) -> frozenset[str]:
+    """The words (matching form) that name an event in the text: "حرف" and "زدن" in
+    "درباره چی حرف زدن؟", "وارد" in "کی وارد مسکو شد؟"."""
+    text = normalize_for_matching(text)
+    return frozenset(
+        word for pattern in _EVENT_RES.values() for m in pattern.finditer(text)
+        for word in m.group().split()
+    )  # fmt: skip
+
+
 @lru_cache(maxsize=50_000)
 def events(text: str) -> frozenset[str]:
     """The kinds of event a text names (arrive, sign, meet, ...), in any of their words."""
     text = normalize_for_matching(text)
     return frozenset(name for name, pattern in _EVENT_RES.items() if pattern.search(text))
+
+
+# -- the counted thing: "چند نفر" is answered by "300 نفر", not by any number --------------
+_COUNTED_RE = re.compile(
+    r"(?<!\w)(?:چند|چندتا|چه (?:تعداد|میزان|مقدار|مبلغ)|چقدر)(?: تا)? (?:(?:از|را|رو) )?(\w+)(?: (\w+))?"
+)
+_NOT_COUNTED = frozenset(
+    "را رو از در با به و که است هست بود بودند بودن شد شدند شده کرد کردند کردن کرده نفری تا".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def counted_words(question: str) -> tuple[str, ...]:
+    """The words a "how many/much" question counts: نفر in "چند نفر", میلیون and دلار in
+    "چند میلیون دلار", کشور in "چه تعداد کشور"; () when it names none."""
+    match = _COUNTED_RE.search(normalize_for_matching(question))
+    if not match:
+        return ()
+    words = [w for w in match.groups() if w and w not in _NOT_COUNTED]
+    if match.group(1) in _NOT_COUNTED:
+        return ()
+    return tuple(words[:2] if words[:1] and _is_number_word(words[0]) else words[:1])
+
+
+def _is_number_word(word: str) -> bool:
+    return word in ("هزار", "میلیون", "میلیارد", "صد", "هزاران", "صدها")
+
+
+_NUMBER_THEN = re.compile(rf"(?<!\w)(?:{_NUMBER})(?:\s(?:{_NUMBER}))*\s(\w+)(?:\s(\w+))?")
+_ORDINAL = re.compile(
+    rf"(?<!\w)(?:نخستین|اولین|سومین|(?:{_NUMBER_WORDS})(?:مین)|\d+\s?(?:مین|امین))(?!\w)"
+)
+_TIMES = frozenset("بار دفعه مرتبه".split())  # "چند بار": "برای سومین بار", "چهارمین سفر"
+
+
+def counts_asked(question: str, sentence: str) -> float:
+    """1.0 when a number in the sentence counts what the question counts ("300 نفر" for
+    "چند نفر"); 0.0 when it counts other things or none; 1.0 when nothing is counted."""
+    words = counted_words(question)
+    if not words:
+        return 1.0
+    text = normalize_for_matching(sentence)
+    if words[-1] in _TIMES and _ORDINAL.search(text):
+        return 1.0
+    stem = words[-1][: max(3, len(words[-1]) - 1)] if len(words[-1]) > 3 else words[-1]
+    for match in _NUMBER_THEN.finditer(text):
+        if any(w and w.startswith(stem) for w in match.groups()):
+            return 1.0
+    return 0.0
+
+
+# -- the question's predicate: "حضور" in "… حضور داشتن؟", "وارد" in "کی وارد مسکو شد؟" ------
+# Light verbs carry no meaning of their own: the word before the last of them names what
+# happened, and the sentence that answers names it too (after session 3's s3-news branch).
+_LIGHT_VERBS = frozenset(
+    "کرد کردند کردن کرده کردهاند کنه کنن کند کنند میکنه میکنن میکند میکنند شد شدند شدن شده "
+    "شدهاند بشه بشن شود شوند میشه میشن میشود میشوند داد دادند دادن داده بده بدن دهد دهند "
+    "میده میدن میدهد گرفت گرفتند گرفتن گرفته زد زدند زدن داشت داشتند داشتن دارد دارند داره "
+    "دارن".split()
+)
+_GOVERNING = frozenset("وارد عازم راهی خارج".split())
+_PREDICATE_FORMS = {"وارد": ("ورود",), "عازم": ("عزیمت",)}  # the verbal noun a report uses
+_QUESTION_WORDS = frozenset(
+    "کی چی چه چرا کجا کجاست کدام کدوم چند چقدر چطور چگونه ای را رو و با به در تو از".split()
+)
+
+
+@lru_cache(maxsize=4096)
+def question_predicate(question: str) -> str:
+    """The word before the question's last light verb ("" when there is none)."""
+    words = normalize_for_matching(question).replace("؟", " ").split()
+    for i in range(len(words) - 1, 0, -1):
+        if words[i] in _LIGHT_VERBS:
+            governing = [w for w in words[max(0, i - 3) : i] if w in _GOVERNING]
+            if governing:  # "وارد مسکو شد": the verb's noun comes before its place
+                return governing[-1]
+            before = words[i - 1]
+            return "" if before in _QUESTION_WORDS or before.isdigit() else before
+    return ""
+
+
+def predicate_match(question: str, sentence: str) -> float:
+    """1.0 when the sentence names the question's predicate (or the question has none)."""
+    predicate = question_predicate(question)
+    if not predicate:
+        return 1.0
+    stems = (predicate[: max(3, len(predicate) - 1)], *_PREDICATE_FORMS.get(predicate, ()))
+    return float(any(w.startswith(stems) for w in normalize_for_matching(sentence).split()))

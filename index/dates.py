@@ -125,3 +125,27 @@ def date_mentions(text: str) -> list[str]:
         if find_dates(normalize_for_matching(phrase.split("(")[0])):
             found.append(phrase.strip())
     return found
+
+
+_ISO_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def date_words(date: str) -> frozenset[str]:
+    """The words of an article's date in both calendars, in matching form: "2022-03-15" →
+    2022, مارس, 1400, اسفند, 22 and 00 (the short years); a written date keeps its words
+    and gains its twin in the other calendar. For telling which trip a date names."""
+    normalized = re.sub(r"\s*-\s*", "-", normalize_for_matching(date))
+    words = set(re.findall(r"\w+", normalized))
+    iso = _ISO_RE.search(normalized)
+    if iso:
+        try:
+            day = dt.date(int(iso.group(1)), int(iso.group(2)), int(iso.group(3)))
+        except ValueError:
+            day = None
+        if day is not None:
+            j = jdatetime.date.fromgregorian(date=day)
+            words |= {str(day.year), GREGORIAN_MONTHS[day.month - 1], str(j.year)}
+            words.add(JALALI_MONTHS[j.month - 1])
+    else:
+        words |= set(re.findall(r"\w+", expand_dates(normalized)))
+    return frozenset(words | {w[-2:] for w in words if w.isdigit() and len(w) == 4})

@@ -14,10 +14,14 @@ from bot.answer_kind import (
     WHY,
     asks_done,
     carries_asked_fact,
+    counted_words,
+    counts_asked,
     events,
     is_planned,
     missing_places,
+    predicate_match,
     question_kind,
+    question_predicate,
 )
 
 QUESTION_KINDS = [
@@ -199,6 +203,7 @@ EVENTS = [
     ("دو طرف سند همکاری امضا کردند", {"sign"}),
     ("نشست سران در پکن برگزار شد", {"hold"}),
     ("وزیران با یکدیگر دیدار و گفت‌وگو کردند", {"meet"}),
+    ("دو وزیر درباره چی حرف زدن؟", {"meet"}),
     ("برداشت گندم آغاز شد", set()),
 ]
 
@@ -206,3 +211,62 @@ EVENTS = [
 @pytest.mark.parametrize(("text", "kinds"), EVENTS)
 def test_events(text, kinds):
     assert events(text) == kinds
+
+
+# (question, what it counts): the noun after چند / چه تعداد, with its multiplier
+COUNTED = [
+    ("هیات تجاری ترکیه چند نفر بود؟", ("نفر",)),
+    ("مبلغ توافق چند میلیون دلار بود؟", ("میلیون", "دلار")),
+    ("چه تعداد کشور در نشست شرکت کردند؟", ("کشور",)),
+    ("چندتا سند امضا کردن؟", ("سند",)),
+    ("چند بار به مسکو رفته؟", ("بار",)),
+    ("قیمت نفت چند است؟", ()),
+    ("امیرعبداللهیان کی وارد مسکو شد؟", ()),
+]
+
+
+@pytest.mark.parametrize(("question", "words"), COUNTED)
+def test_counted_words(question, words):
+    assert counted_words(question) == words
+
+
+# (question, sentence, does a number in the sentence count what the question counts?)
+COUNTS = [
+    ("هیات چند نفر بود؟", "هيات ترك متشكل از ۳۰۰ نفر بازرگان است.", True),
+    ("هیات چند نفر بود؟", "هیات در سال ۱۳۸۳ به تهران آمد.", False),
+    ("مبلغ توافق چند میلیون دلار بود؟", "دو طرف بر سر ۳۰ میلیون دلار توافق کردند.", True),
+    ("مبلغ توافق چند میلیون دلار بود؟", "توافق در ۷ بند تنظیم شد.", False),
+    ("چند کشور شرکت کردند؟", "نمایندگان ۱۲ کشورها در نشست بودند.", True),
+    ("نشست در کدام شهر برگزار شد؟", "نشست در سه روز برگزار شد.", True),  # nothing counted
+    ("چند بار به مسکو رفته؟", "این چهارمین سفر او به مسکو است.", True),  # an ordinal counts times
+    ("چند بار به مسکو رفته؟", "او برای ۳ بار به مسکو رفت.", True),
+    ("چند بار به مسکو رفته؟", "او در سال ۱۴۰۰ به مسکو رفت.", False),
+]
+
+
+@pytest.mark.parametrize(("question", "sentence", "counts"), COUNTS)
+def test_counts_asked(question, sentence, counts):
+    assert counts_asked(question, sentence) == float(counts)
+
+
+# (question, its predicate: the word before its last light verb)
+PREDICATES = [
+    ("از طرف سوریه کدوم مقام‌ها تو دیدار حضور داشتن؟", "حضور"),
+    ("امیرعبداللهیان کی وارد مسکو شد؟", "وارد"),
+    ("چه کسانی در نشست شرکت کردند؟", "شرکت"),
+    ("سفیر کی استوارنامه‌اش رو تقدیم کرد؟", "تقدیم"),
+    ("وزیر خارجه روسیه کیست؟", ""),
+    ("لاوروف چه گفت؟", ""),
+]
+
+
+@pytest.mark.parametrize(("question", "predicate"), PREDICATES)
+def test_question_predicate(question, predicate):
+    assert question_predicate(question) == predicate
+
+
+def test_the_answer_names_the_predicate_in_its_own_form():
+    q = "امیرعبداللهیان کی وارد مسکو شد؟"
+    assert predicate_match(q, "او در بدو ورود به مسکو گفت") == 1.0
+    assert predicate_match(q, "او تهران را به مقصد مسکو ترک کرد") == 0.0
+    assert predicate_match("وزیر خارجه روسیه کیست؟", "هر جمله‌ای") == 1.0

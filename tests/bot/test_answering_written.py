@@ -82,6 +82,9 @@ NEIGHBOUR_FACTS = [
     ("کی پایان گفتگوهای نفتی باکو رو اعلام کرد؟", "سخنگوی وزارت نفت"),  # colloquial کی: who
     ("وزیر نفت کی با همتای آذربایجانیش دیدار کرد؟", "پنجشنبه"),  # colloquial کی: when
     ("حجم مبادلات ایران و عمان چقدره؟", "یک میلیارد و سیصد میلیون دلار"),
+    # chat words that no article uses ("همدیگه", "دیدن") weigh like any word of
+    # a real archive, not as names the archive lacks: a small archive still answers
+    ("وزیرای نفت ایران و آذربایجان کجا همدیگه رو دیدن؟", "باکو"),
 ]
 
 

@@ -7,6 +7,7 @@ import pytest
 from index.dates import (
     date_mentions,
     date_variants,
+    date_words,
     equivalent_dates,
     expand_dates,
     nearby_years,
@@ -84,3 +85,17 @@ def test_nearby_years(reference, gregorian, jalali):
 def test_default_reference_is_today():
     today = dt.date.today()
     assert nearby_years(True) == (today.year - 1, today.year)
+
+
+# (an article's date, words it must hold): both calendars, and the short year
+DATE_WORDS = [
+    ("2022-03-15", {"2022", "مارس", "1400", "اسفند", "22", "00"}),
+    ("۱۵ مارس (۲۴ اسفند)", {"15", "مارس", "24", "اسفند"}),
+    ("هشتم فروردین", {"8", "فروردین", "مارس"}),
+    ("", set()),
+]
+
+
+@pytest.mark.parametrize(("date", "words"), DATE_WORDS)
+def test_date_words(date, words):
+    assert words <= date_words(date)
