@@ -326,7 +326,7 @@ class Answerer:
         other_tokens = self.article_tokens(other.passage.article_id)
         if any((t in best_tokens) != (t in other_tokens) for t in q.weights):
             return None
-        if not self._both_dated(question_dates(q.text), best, other):
+        if not self._dated_as_asked(question_dates(q.text), best, other):
             return None
         return other
 
@@ -341,12 +341,12 @@ class Answerer:
         for c in candidates:
             aid = c.passage.article_id
             if aid not in dated:
-                dated[aid] = self._both_dated(dates, c)
+                dated[aid] = self._dated_as_asked(dates, c)
         if all(dated.values()) or not any(dated.values()):
             return np.zeros(len(candidates))
         return np.array([0.0 if dated[c.passage.article_id] else 1.0 for c in candidates])
 
-    def _both_dated(self, dates: tuple[str, ...], *chosen: Candidate) -> bool:
+    def _dated_as_asked(self, dates: tuple[str, ...], *chosen: Candidate) -> bool:
         """True when the question names no month, weekday or year, or every chosen
         article's own date holds them: "سفر اسفند" singles out the trip dated اسفند even
         when the other trip's article mentions اسفند in passing."""

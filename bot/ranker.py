@@ -82,9 +82,14 @@ def token_found(token: str, tokens: frozenset[str]) -> bool:
 
     Cached: the same article's token set (its hash kept by the frozenset) is asked
     about the same question words for every candidate sentence."""
-    return token in tokens or (
-        len(token) >= 2
-        and any(x != token and (x.startswith(token) or x.endswith(token)) for x in tokens)
+    return (
+        token in tokens
+        or (
+            len(token) >= 2
+            and any(x != token and (x.startswith(token) or x.endswith(token)) for x in tokens)
+        )
+        # chat's "ـن" for هستند/اند: "در ارتباطن" is the text's "در ارتباط"
+        or (len(token) >= 5 and token.endswith("ن") and token[:-1] in tokens)
     )
 
 

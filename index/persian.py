@@ -230,7 +230,10 @@ def _stopwords() -> frozenset[str]:
 # Words that only ask ("چه زمانی", "چه سمتی", "چه کسانی"): dropped from questions, but
 # kept in passages, where "زمان" or "سمت" can be what a sentence is about.
 QUESTION_WORDS = frozenset(
-    "چندمین چندم زمانی زمان هنگامی سمتی سمت کسی کسانی افرادی چیزی موضوعی مطلبی".split()
+    "چندمین چندم زمانی زمان هنگامی سمتی سمت کسی کسانی افرادی چیزی موضوعی مطلبی "
+    # chat's asking words and its را/در ("رو", "تو"), which only ask or point
+    "چطوری چجوری چیکار چکار چکاره چکارهست چیه چین کیه کیا کجان کدوم کدوما کدومش چندتا چقد "
+    "چقدره چیا رو تو همدیگه همدیگر".split()
 )
 
 

@@ -205,3 +205,16 @@ def test_normalizer_matches_stock_hazm_on_seeds_and_questions(tmp_path):
     assert len(lines) > 50
     for line in lines:
         assert _hazm_normalizer().normalize(line) == stock.normalize(line) == cached.normalize(line)
+
+
+@pytest.mark.parametrize(
+    ("question", "content"),
+    [
+        ("روسای جمهور چطوری با هم در ارتباطن؟", ["روسا", "جمهور", "ارتباطن"]),
+        ("حقیقیان چکاره‌ست؟", ["حقیق"]),
+        ("وزیرا کجا همدیگه رو دیدن؟", ["وزیرا", "دیدن"]),
+        ("تو سفر اسفند کدوم وزیر همراهش بود؟", ["سفر", "اسفند", "وزیر", "همراه"]),
+    ],
+)
+def test_chat_asking_words_are_not_content(question, content):
+    assert content_stems(question) == content
