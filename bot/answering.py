@@ -54,7 +54,13 @@ from bot.ranker import (
     text_tokens,
 )
 from index.dates import date_variants, date_words
-from index.persian import content_stems, content_words, matching_tokens, normalize_for_matching
+from index.persian import (
+    content_stems,
+    content_words,
+    is_verb_form,
+    matching_tokens,
+    normalize_for_matching,
+)
 from index.search import KnowledgeBase, Passage
 
 if TYPE_CHECKING:
@@ -430,7 +436,9 @@ class Answerer:
         Words of the asked event that the index never saw ("حرف زدن" for a text that
         says "گفت‌وگو کردند") are left out: the event is matched by its family
         (bot.answer_kind.events, the ranker's event_match), and as unknown words they
-        would weigh like a name that the archive lacks."""
+        would weigh like a name that the archive lacks. So are verb forms it never saw,
+        chat's above all ("میخواد", "ببینه", "قراره"): a verb says what happened, not
+        what the question is about, and the text writes it otherwise."""
         lexical = self.kb.lexical_stats()
         n = max(lexical.documents, 1)
         paraphrased = event_words(query)
@@ -439,7 +447,10 @@ class Answerer:
             if token in weights:
                 continue
             df = lexical.document_frequency(token)
-            if df == 0 and normalize_for_matching(word) in paraphrased:
+            if df == 0 and (
+                normalize_for_matching(word) in paraphrased
+                or is_verb_form(normalize_for_matching(word))
+            ):
                 continue
             weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights

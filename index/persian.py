@@ -237,6 +237,59 @@ QUESTION_WORDS = frozenset(
 )
 
 
+_VERB_PREFIXES = ("نمی", "می", "ب", "ن", "")
+_VERB_ENDINGS = (
+    "هاند",
+    "هام",
+    "شون",
+    "یم",
+    "ین",
+    "ید",
+    "ند",
+    "ست",
+    "ه",
+    "ن",
+    "م",
+    "ی",
+    "د",
+    "ش",
+    "",
+)
+_CHAT_VERBS = frozenset("قراره باشه باشن بشه بشن میشه میشن نمیشه داره دارن نداره ندارن".split())
+
+
+@lru_cache(maxsize=1)
+def _verb_stems() -> frozenset[str]:
+    """hazm's ~500 verbs' past and present stems (verbs.dat, "دید#بین"), in matching form,
+    with chat's خوا for خواه ("میخواد")."""
+    default_verbs = Lemmatizer.__init__.__globals__.get("default_verbs")  # as mi_verb_forms
+    if not default_verbs or not Path(default_verbs).is_file():
+        return frozenset()
+    path = Path(default_verbs)
+    stems = {"خوا"}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        stems.update(fold_characters(s).replace("\u200c", "") for s in line.strip().split("#") if s)
+    return frozenset(stems)
+
+
+@lru_cache(maxsize=20_000)
+def is_verb_form(word: str) -> bool:
+    """The word (matching form) is a form of a verb, written or typed in chat: a stem of
+    hazm's verbs with می/نمی/ب/ن before it and a person or chat ending after it
+    ("میخواد", "ببینه", "رفته", "میکنن")."""
+    if word in _CHAT_VERBS:
+        return True
+    stems = _verb_stems()
+    for prefix in _VERB_PREFIXES:
+        if not word.startswith(prefix):
+            continue
+        rest = word[len(prefix) :]
+        for ending in _VERB_ENDINGS:
+            if rest.endswith(ending) and rest[: len(rest) - len(ending)] in stems:
+                return True
+    return False
+
+
 def is_stopword(token: str, question: bool = False) -> bool:
     return token in _stopwords() or (question and token in QUESTION_WORDS)
 

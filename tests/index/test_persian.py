@@ -11,6 +11,7 @@ from index.persian import (
     content_stems,
     fold_characters,
     gold_in_text,
+    is_verb_form,
     matching_tokens,
     mi_verb_forms,
     normalize_for_matching,
@@ -218,3 +219,25 @@ def test_normalizer_matches_stock_hazm_on_seeds_and_questions(tmp_path):
 )
 def test_chat_asking_words_are_not_content(question, content):
     assert content_stems(question) == content
+
+
+# (word in matching form, is it a verb form?): chat's and the written forms of hazm's verbs
+VERB_FORMS = [
+    ("میخواد", True),
+    ("ببینه", True),
+    ("میکنن", True),
+    ("قراره", True),
+    ("رفته", True),
+    ("دیدن", True),
+    ("میپذیره", True),
+    ("بولسونارو", False),
+    ("استوارنامه", False),
+    ("دیدار", False),
+    ("مسکو", False),
+    ("نفت", False),
+]
+
+
+@pytest.mark.parametrize(("word", "verb"), VERB_FORMS)
+def test_is_verb_form(word, verb):
+    assert is_verb_form(word) is verb
