@@ -363,6 +363,16 @@ _ATTENTION_ANCHORS = (
     "        /* scaled dot-product attention, restricted to each text's own tokens */",
     "        QUANT(ctx, H); MAT(ly->aow",
 )
+# The feed-forward GELU loop inside forward_batch, replaced by `gelu_all` (AVX2 only).
+_GELU_LOOP = (
+    "#pragma omp parallel for schedule(static)\n"
+    "        for (size_t i = 0; i < (size_t)T * FF; i++) mid[i] = gelu(mid[i]);\n"
+)
+_GELU_CALL = (
+    "#if defined(__AVX2__)\n        gelu_all(mid, (size_t)T * FF);\n#else\n"
+    + _GELU_LOOP
+    + "#endif\n"
+)
 _ATTENTION_CALL = (
     "#if defined(__AVX2__)\n"
     "        attention(q, k, v, ctx, sstart, send, T, H, NH, hd, scale, m->MAXP);\n"
@@ -389,7 +399,10 @@ def engine_source(source_dir: Path, kernels: bool = True) -> str:
         return source
     ours = KERNELS.read_text(encoding="utf-8")
     attention = _ATTENTION_CALL + source[a0:a1] + "#endif\n"
-    return source[:q0] + source[q1:m0] + ours + source[m1:a0] + attention + source[a1:]
+    rest = source[a1:]
+    if rest.count(_GELU_LOOP) == 1:
+        rest = rest.replace(_GELU_LOOP, _GELU_CALL)
+    return source[:q0] + source[q1:m0] + ours + source[m1:a0] + attention + rest
 
 
 def _compiled_engine(source_dir: Path, engines_dir: Path, kernels: bool = True) -> Path:

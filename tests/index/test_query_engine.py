@@ -51,13 +51,20 @@ def test_kernels_are_spliced_into_the_packaged_source():
     assert ours.count("static void quantize_acts(") == 1
     assert ours.count("static void attention(") == 1
     assert "attention(q, k, v, ctx, sstart, send, T, H, NH, hd, scale, m->MAXP);" in ours
+    assert "gelu_all(mid, (size_t)T * FF);" in ours
 
 
 @pytest.mark.parametrize(("text", "case"), TEXTS)
 @pytest.mark.parametrize("is_query", [True, False])
-def test_our_kernels_give_the_packaged_engines_vectors_bit_for_bit(engines, text, case, is_query):
+def test_our_kernels_give_the_packaged_engines_vectors(engines, text, case, is_query):
+    """Bit for bit but for the table-read erf of the GELU (e5_kernels.c's gelu_all): its
+    ~1e-7 differences flip a few int8 roundings of the next layer's input. Measured on
+    these texts: cosine 0.99991-0.99999 with the packaged engine, and 0.99985-0.99996
+    with sentence-transformers against the packaged engine's 0.99987-0.99996."""
     ours, shipped = engines
-    assert np.array_equal(ours.embed([text], is_query), shipped.embed([text], is_query)), case
+    mine, packaged = ours.embed([text], is_query)[0], shipped.embed([text], is_query)[0]
+    assert not np.array_equal(mine, packaged) or len(text) < 3, case  # the GELU is ours
+    assert float(mine @ packaged) > 0.9999, case
 
 
 def test_a_batch_gives_each_texts_single_vector_bit_for_bit(engines):
