@@ -17,18 +17,16 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+from index.decoding import Skip as _Skip
+from index.decoding import decode_bytes, replaced_bytes_note
+from index.front_matter import split_front_matter
 
 log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".json", ".jsonl")
 DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
 TITLE_MAX_CHARS = 90
-FRONT_MATTER_MAX_CHARS = 16 * 1024  # real front matter is a few lines; a bomb is not
-FRONT_MATTER_MAX_DEPTH = 20  # PyYAML is recursive and slow on deep nesting
 ID_MAX_CHARS = 200
-# Not an error in a Windows-1256 Persian file: typography and the joiners and marks.
-_CP1256_PLAUSIBLE = frozenset("…‘’“”•–—«»×÷\u200c\u200d\u200e\u200f\xa0\xad")
 
 # News agencies and sites often named in a lead without a comma after them
 # ("به گزارش راهبرد معاصر حسین ..."): the name cannot be delimited otherwise.
@@ -92,14 +90,6 @@ class ReadResult:
         self.articles.extend(other.articles)
         self.problems.extend(other.problems)
         self.notes.extend(other.notes)
-
-
-class _Skip(Exception):
-    """One file (or line) cannot be read; the message names why."""
-
-    def __init__(self, message: str, line: int | None = None) -> None:
-        super().__init__(message)
-        self.line = line
 
 
 def iter_article_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -171,7 +161,7 @@ def read_file(
         text, encoding = decode_bytes(data)
         if encoding not in ("utf-8", "ascii"):
             result.notes.append(f"{name}: read as {encoding}")
-        replaced = _replaced_bytes(data, text, encoding)
+        replaced = replaced_bytes_note(data, text, encoding)
         if replaced:
             result.notes.append(f"{name}: {replaced}")
         if not text.strip():
@@ -196,79 +186,11 @@ def read_file(
     return result
 
 
-def decode_bytes(data: bytes) -> tuple[str, str]:
-    """Decode by a BOM if there is one, else as whichever of UTF-8 and Windows-1256 (common
-    for Persian) makes fewer errors, UTF-8 on a tie.
-
-    A UTF-8 file with one bad byte stays UTF-8 (that byte becomes U+FFFD, and
-    :func:`read_file` names the file) instead of turning wholly into mojibake.
-    Windows-1256 decodes every byte, so its "errors" are characters no Persian text in
-    that code page holds: the Latin letters and symbols UTF-8 bytes turn into.
-    """
-    if data.startswith(b"\xef\xbb\xbf"):
-        return _checked(data[3:].decode("utf-8", errors="replace"), data), "utf-8 with BOM"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16"), "utf-16"
-        except UnicodeDecodeError as err:
-            raise _Skip(f"undecodable UTF-16 text at byte {err.start}") from None
-    if b"\x00" in data[:8192]:
-        raise _Skip("binary file, not text")
-    try:
-        return _checked(data.decode("utf-8"), data), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    as_utf8 = data.decode("utf-8", errors="replace")
-    utf8_errors = as_utf8.count("\ufffd") - data.count("\ufffd".encode())
-    as_cp1256 = data.decode("cp1256", errors="replace")
-    cp1256_errors = sum(
-        1
-        for ch in as_cp1256
-        if ord(ch) > 127
-        and ch not in _CP1256_PLAUSIBLE
-        and not unicodedata.name(ch, "").startswith("ARABIC")
-    )
-    if utf8_errors <= cp1256_errors:
-        text, encoding, errors = as_utf8, "utf-8", utf8_errors
-    else:
-        text, encoding, errors = as_cp1256, "Windows-1256", cp1256_errors
-    if errors > max(16, len(text) // 20):
-        raise _Skip(f"not UTF-8 or Windows-1256 text ({errors} undecodable characters)")
-    return _checked(text, data), encoding
-
-
-def _checked(text: str, data: bytes) -> str:
-    if _looks_binary(text):
-        raise _Skip("binary file, not text")
-    return text
-
-
-def _replaced_bytes(data: bytes, text: str, encoding: str) -> str:
-    """A note naming how many bytes became U+FFFD, and where the first was ("" if none)."""
-    if not encoding.startswith("utf-8"):
-        return ""
-    replaced = text.count("\ufffd") - data.count("\ufffd".encode())
-    if replaced <= 0:
-        return ""
-    first = text.index("\ufffd")
-    line = text.count("\n", 0, first) + 1
-    return (
-        f"{replaced} invalid UTF-8 byte sequence(s) replaced by U+FFFD "
-        f"(first on line {line}); check the file's encoding"
-    )
-
-
 def content_id(text: str) -> str:
     """An id from the text itself: the same article read twice gets the same id, and two
     different articles from files that share a name do not replace each other."""
     digest = hashlib.sha256(" ".join(text.split()).encode("utf-8", "surrogatepass"))
     return "h" + digest.hexdigest()[:16]
-
-
-def _looks_binary(text: str) -> bool:
-    sample = text[:4096]
-    controls = sum(1 for ch in sample if ord(ch) < 32 and ch not in "\n\r\t\f")
-    return controls > len(sample) * 0.05
 
 
 def parse_news_text(text: str, article_id: str, path: str = "") -> Article:
@@ -327,60 +249,10 @@ def title_from_text(text: str) -> str:
     return first[:TITLE_MAX_CHARS].rsplit(" ", 1)[0] + "…"
 
 
-_FRONT_MATTER_RE = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
-
-
-class _FrontMatterLoader(yaml.SafeLoader):
-    """YAML's safe loader without aliases: a few hundred bytes of nested ``*alias``
-    references expand to millions of characters (a "billion laughs"), and front matter
-    has no use for them."""
-
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            mark = self.peek_event().start_mark
-            raise yaml.composer.ComposerError(
-                None, None, "aliases (*name) are not allowed in front matter", mark
-            )
-        return super().compose_node(parent, index)
-
-
-def _nesting_depth(yaml_text: str) -> int:
-    """How deep brackets and block-list dashes nest, over-counted (quotes are not
-    parsed): checked before PyYAML, which takes seconds on a few thousand levels."""
-    depth = deepest = 0
-    for ch in yaml_text:
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth = max(0, depth - 1)
-    dashes = max((len(re.match(r"[-\s]*", line).group(0).split()) for line in
-                  yaml_text.split("\n")), default=0)  # fmt: skip
-    return max(deepest, dashes)
-
-
 def parse_markdown(text: str, article_id: str, path: str = "") -> Article:
     """Markdown with optional YAML front matter (title, date, source, url)."""
     text = text.replace("\r\n", "\n")
-    meta: dict = {}
-    m = _FRONT_MATTER_RE.match(text)
-    if m:
-        if len(m.group(1)) > FRONT_MATTER_MAX_CHARS:
-            raise _Skip(f"front matter is over {FRONT_MATTER_MAX_CHARS // 1024} KB", line=2)
-        if _nesting_depth(m.group(1)) > FRONT_MATTER_MAX_DEPTH:
-            raise _Skip("front matter is nested too deeply", line=2)
-        try:
-            meta = yaml.load(m.group(1), Loader=_FrontMatterLoader) or {}  # a SafeLoader subclass
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            line = mark.line + 2 if mark is not None else 2
-            problem = getattr(err, "problem", None) or "malformed"
-            raise _Skip(f"malformed front matter: {problem}", line=line) from None
-        except RecursionError:
-            raise _Skip("front matter is nested too deeply", line=2) from None
-        if not isinstance(meta, dict):
-            raise _Skip("front matter is not a mapping of fields", line=2)
-        text = text[m.end() :]
+    meta, text = split_front_matter(text)
     body_lines = []
     title = _field(meta, "title", scalars=True).strip()
     for line in text.strip().split("\n"):
