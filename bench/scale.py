@@ -42,6 +42,7 @@ import index.store as store
 from index.metrics import read_jsonl
 from index.readers import Article
 from index.search import KnowledgeBase
+from index.segments import Segment
 
 DIMENSIONS = 384
 COPY_MARK = " #copy"
@@ -170,9 +171,8 @@ def recall_at_10(kb: KnowledgeBase, index_dir: Path, questions: list[str]) -> fl
     best = np.full((len(queries), 10), -np.inf, dtype=np.float32)
     best_ids = np.zeros((len(queries), 10), dtype=np.int64)
     for entry in manifest["segments"]:
-        folder = index_dir / "segments" / entry["name"]
-        ids = np.load(folder / "ids.npy")
-        vectors = np.load(folder / "vectors.npy", mmap_mode="r")
+        segment = Segment(index_dir, entry)  # float16 vectors: vectors.npy or the IVF lists
+        ids, vectors = np.asarray(segment.ids), segment.vectors
         alive = ~np.isin(ids, dead)
         for start in range(0, len(ids), 200_000):
             block = np.asarray(vectors[start : start + 200_000], dtype=np.float32)
