@@ -89,7 +89,13 @@ def seed_from_index(embedder: SharedPassageVectors, index_dir: Path) -> int:
         if not (folder / "ids.npy").exists():
             continue
         ids = np.load(folder / "ids.npy")
-        vectors = np.load(folder / "vectors.npy").astype(np.float32)
+        if (folder / "vectors.npy").exists():
+            vectors = np.load(folder / "vectors.npy").astype(np.float32)
+        else:  # a large segment keeps its vectors in its IVF lists only (index/faiss_index.py)
+            import faiss
+
+            dense = faiss.read_index(str(folder / "dense.faiss"))
+            vectors = dense.reconstruct_n(0, dense.ntotal)
         for cid, vector in zip(ids.tolist(), vectors, strict=True):
             if cid in texts:
                 embedder.memory[texts[cid]] = vector

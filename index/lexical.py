@@ -121,6 +121,8 @@ class Lexical:
         self._norms: list[np.ndarray | None] = [None] * len(postings)
         self._idf: dict[str, float] = {}
         self._bounds: dict[int, float] = {}  # per loaded version: df sums every segment
+        self._df: dict[str, int] = {}
+        self._most: dict[tuple[int, int], float] = {}
 
     def knows(self, token: str) -> bool:
         return any(token in p.vocab for p in self.postings)
@@ -138,26 +140,50 @@ class Lexical:
         """The token's idf over the whole index, computed once per loaded version."""
         idf = self._idf.get(token)
         if idf is None:
-            n, df = self.stats.documents, self.stats.document_frequency(token)
+            n, df = self.stats.documents, self.document_frequency(token)
             idf = self._idf[token] = np.log1p((n - df + 0.5) / (df + 0.5))
         return idf
 
-    def _accumulate(self, i: int, tokens: list[str]) -> tuple[np.ndarray | None, list[np.ndarray]]:
-        """BM25 of segment ``i`` as a dense array, and the postings' documents per token."""
+    def _plan(self, i: int, tokens: list[str]) -> list[tuple[int, float, int, int]]:
+        """The question's distinct words found in segment ``i`` as (term id, weight, start,
+        end of its postings), in the order every score is summed: rarest over the whole
+        index first, then by first position. The weight is idf times the word's count in
+        the question. One order for exhaustive and pruned scoring, in every segment, so
+        both give bit-identical float32 sums."""
         seg = self.postings[i]
-        norm = self._norm(i) if tokens else None
-        scores = None
-        touched: list[np.ndarray] = []
+        found: dict[int, list] = {}
         for token in tokens:
             tid = seg.vocab.get(token)
             if tid is None:
                 continue
+            if tid in found:
+                found[tid][1] += 1
+                continue
             start, end = int(seg.indptr[tid]), int(seg.indptr[tid + 1])
-            docs = seg.docs[start:end]
-            tf = np.asarray(seg.tf[start:end], dtype=np.float32)
-            if scores is None:
-                scores = np.zeros(len(seg.doclen), dtype=np.float32)
-            scores[docs] += self.idf(token) * tf / (tf + norm[docs])
+            if end > start:  # merges keep words whose postings all died
+                found[tid] = [token, 1, start, end]
+        order = sorted(found.items(), key=lambda item: self.document_frequency(item[1][0]))
+        return [(tid, n * self.idf(t), a, b) for tid, (t, n, a, b) in order]
+
+    def document_frequency(self, token: str) -> int:
+        df = self._df.get(token)
+        if df is None:
+            df = self._df[token] = self.stats.document_frequency(token)
+        return df
+
+    def _accumulate(self, i: int, tokens: list[str]) -> tuple[np.ndarray | None, list[np.ndarray]]:
+        """BM25 of segment ``i`` as a dense array, and the postings' documents per token."""
+        seg = self.postings[i]
+        plan = self._plan(i, tokens)
+        if not plan:
+            return None, []
+        norm = self._norm(i)
+        scores = np.zeros(len(seg.doclen), dtype=np.float32)
+        touched: list[np.ndarray] = []
+        for _tid, weight, a, b in plan:
+            docs = seg.docs[a:b]
+            tf = np.asarray(seg.tf[a:b], dtype=np.float32)
+            scores[docs] += weight * tf / (tf + norm[docs])
             touched.append(docs)
         return scores, touched
 
@@ -166,93 +192,126 @@ class Lexical:
         return self._accumulate(i, tokens)[0]
 
     def top(
-        self, i: int, tokens: list[str], k: int, dead: np.ndarray | None = None
+        self,
+        i: int,
+        tokens: list[str],
+        k: int,
+        dead: np.ndarray | None = None,
+        floor: float = -np.inf,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Positions and BM25 scores of the ``k`` best live documents of segment ``i``,
         ties broken by position (chunk id), as the exhaustive ranking orders them.
 
-        MaxScore pruning, exact: rare words' postings are scored in full and give
-        candidates; once the k-th candidate's partial score beats the most that the
-        remaining (common) words could add together, no other document can enter
-        the top k, so common words are only looked up for the candidates instead
-        of scoring their long postings. The candidates' scores are then summed in
-        the query's word order with the same float32 arithmetic as ``scores``, so
-        they are bit-identical to it. ``dead`` is a boolean mask of tombstoned positions.
+        MaxScore pruning, exact: words are scored rarest first over their whole
+        postings, keeping the k best documents so far; once the k-th best (or
+        ``floor``, a score the caller already holds k results above, from other
+        segments) beats the most that the remaining (common) words could add, only
+        the documents that can still reach it are candidates, and the common words'
+        long postings are only looked up for them. Every score is summed in the
+        same order (``_plan``) with the same float32 arithmetic as ``scores``, so
+        the result is bit-identical to it. Each posting is read once. ``dead`` is a
+        boolean mask of tombstoned positions.
         """
         seg = self.postings[i]
         size = len(seg.doclen)
-        found = [(t, seg.vocab[t]) for t in tokens if t in seg.vocab]
-        slices = {tid: (int(seg.indptr[tid]), int(seg.indptr[tid + 1])) for _, tid in found}
-        found = [(t, tid) for t, tid in found if slices[tid][1] > slices[tid][0]]  # merges keep
-        slices = {tid: slices[tid] for _, tid in found}  # words whose postings all died
+        plan = self._plan(i, tokens)
         empty = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        if not found or size == 0:
+        if not plan or size == 0:
             return empty
         norm = self._norm(i)
         bound = self._bound(i)
-        uses: dict[int, int] = {}
-        for _, tid in found:
-            uses[tid] = uses.get(tid, 0) + 1
-        idf = {tid: self.idf(t) for t, tid in found}
-        # most that one word can add to a document: idf times the best tf part in the segment
-        most = {
-            tid: uses[tid] * idf[tid] * (mx := float(np.max(seg.tf[a:b]))) / (mx + bound)
-            for tid, (a, b) in slices.items()
-        }
-        order = sorted(uses, key=lambda tid: slices[tid][1] - slices[tid][0])  # rare first
-        essential: set[int] = set()
-        candidates = None
-        partial = np.zeros(size, dtype=np.float32)
-        union: np.ndarray | None = None
-        rest = sum(most.values())
-        for tid in order[:-1] if size >= PRUNE_FROM else ():
-            a, b = slices[tid]
-            docs, tf = seg.docs[a:b], np.asarray(seg.tf[a:b], dtype=np.float32)
-            partial[docs] += uses[tid] * idf[tid] * tf / (tf + norm[docs])
-            essential.add(tid)
-            rest -= most[tid]
-            union = docs if union is None else np.union1d(union, docs)
-            touched = union
-            if dead is not None:
-                touched = touched[~dead[touched]]
-            if len(touched) < k:
-                continue
-            kth = float(np.partition(partial[touched], len(touched) - k)[len(touched) - k])
-            if rest * (1 + 1e-4) + 1e-6 < kth * (1 - 1e-4):  # margins cover float32 rounding
-                candidates = touched
-                break
-        if candidates is None:  # nothing to prune: score every posting
-            essential = set(uses)
+        most = [weight * self._max_tf(i, tid, a, b, bound) for tid, weight, a, b in plan]
+        rest = sum(most)
         scores = np.zeros(size, dtype=np.float32)
-        touched_all: list[np.ndarray] = []
-        for _token, tid in found:
-            a, b = slices[tid]
-            docs, tf = seg.docs[a:b], seg.tf[a:b]
-            if tid not in essential:
-                at = np.searchsorted(docs, candidates)
-                inside = at < len(docs)
-                at = at[inside][docs[at[inside]] == candidates[inside]]
-                docs, tf = docs[at], tf[at]
-            tf = np.asarray(tf, dtype=np.float32)
-            scores[docs] += idf[tid] * tf / (tf + norm[docs])
-            touched_all.append(docs)
-        if candidates is None and sum(len(d) for d in touched_all) * 8 < size:
-            hit = np.unique(np.concatenate(touched_all))  # sorting beats a scan of the segment
-        elif candidates is None:
-            hit = np.flatnonzero(scores)
-        if candidates is None:
+        pool = np.zeros(0, dtype=np.int64)  # the k best documents so far
+        touched: list[np.ndarray] = []
+        candidates = None
+        prune = size >= PRUNE_FROM
+        for j, (_tid, weight, a, b) in enumerate(plan):
+            docs, tf = seg.docs[a:b], np.asarray(seg.tf[a:b], dtype=np.float32)
+            scores[docs] += weight * tf / (tf + norm[docs])
+            touched.append(docs)
+            rest -= most[j]
+            if not prune or j == len(plan) - 1:
+                continue
+            # the k best so far are among the previous k best and this word's documents
+            at = np.minimum(np.searchsorted(docs, pool), len(docs) - 1)
+            union = np.concatenate([pool[docs[at] != pool], docs])
+            if dead is not None:
+                union = union[~dead[union]]
+            kth = floor
+            if len(union) > k:
+                best = np.argpartition(scores[union], len(union) - k)[len(union) - k :]
+                pool = union[best]
+                kth = max(kth, float(np.min(scores[pool])))
+            else:
+                pool = union.astype(np.int64)
+                if len(union) == k:
+                    kth = max(kth, float(np.min(scores[pool])))
+            if rest * (1 + 1e-4) + 1e-6 < kth * (1 - 1e-4):  # margins cover float32 rounding
+                candidates = self._reachable(scores, touched, rest, kth, dead)
+                for j2 in range(j + 1, len(plan)):  # the rest, for the candidates only
+                    self._add_for(i, plan[j2], candidates, scores)
+                    rest -= most[j2]
+                    if len(candidates) > k:  # fewer can still make it, and the k-th rose
+                        vals = scores[candidates]
+                        kth = max(kth, float(np.partition(vals, len(vals) - k)[len(vals) - k]))
+                        need = kth * (1 - 1e-4) - rest * (1 + 1e-4) - 1e-6
+                        candidates = candidates[vals * (1 + 1e-4) >= need]
+                break
+        if candidates is not None:
+            hit = candidates
+        else:
+            if sum(len(d) for d in touched) * 8 < size:
+                hit = np.unique(np.concatenate(touched))  # sorting beats a scan of the segment
+            else:
+                hit = np.flatnonzero(scores)
             if dead is not None:
                 hit = hit[~dead[hit]]
-        else:
-            hit = candidates
         top_k = min(k, len(hit))
         if top_k == 0:
             return empty
-        kth = np.partition(scores[hit], len(hit) - top_k)[len(hit) - top_k]
-        above = hit[scores[hit] > kth]
-        ties = hit[scores[hit] == kth][: top_k - len(above)]  # ascending positions
+        kth_score = np.partition(scores[hit], len(hit) - top_k)[len(hit) - top_k]
+        above = hit[scores[hit] > kth_score]
+        ties = hit[scores[hit] == kth_score][: top_k - len(above)]  # ascending positions
         top = np.concatenate([above, ties])
         return top, scores[top]
+
+    @staticmethod
+    def _reachable(scores, touched, rest, kth, dead) -> np.ndarray:
+        """Positions (ascending, live) whose score so far plus ``rest`` can reach ``kth``."""
+        need = kth * (1 - 1e-4) - rest * (1 + 1e-4) - 1e-6
+        parts = [docs[scores[docs] * (1 + 1e-4) >= need] for docs in touched]
+        found = np.unique(np.concatenate(parts)).astype(np.int64)
+        return found if dead is None else found[~dead[found]]
+
+    def _add_for(self, i: int, term: tuple, candidates: np.ndarray, scores: np.ndarray) -> None:
+        """Add one word's part to the candidates' scores (others may get it too: unused).
+        A short posting is added whole (a sequential pass); a long one is looked up."""
+        seg = self.postings[i]
+        _tid, weight, a, b = term
+        docs = seg.docs[a:b]
+        if len(docs) < 8 * len(candidates):
+            at = None
+        else:
+            at = np.searchsorted(docs, candidates)
+            inside = at < len(docs)
+            at, docs = at[inside], candidates[inside]
+            match = seg.docs[a:b][at] == docs
+            at, docs = at[match], docs[match]
+        tf = np.asarray(seg.tf[a:b] if at is None else seg.tf[a:b][at], dtype=np.float32)
+        scores[docs] += weight * tf / (tf + self._norm(i)[docs])
+
+    def _max_tf(self, i: int, tid: int, a: int, b: int, bound: float) -> float:
+        """The most one occurrence-weight of word ``tid`` adds in segment ``i`` per unit of
+        idf: its best tf over tf + the smallest length normalisation. Cached per loaded
+        version (reading a common word's whole postings for it cost as much as scoring)."""
+        key = (i, tid)
+        value = self._most.get(key)
+        if value is None:
+            mx = float(np.max(self.postings[i].tf[a:b]))
+            value = self._most[key] = mx / (mx + bound)
+        return value
 
     def _bound(self, i: int) -> float:
         """The smallest length normalisation in segment ``i`` (a bound for pruning)."""

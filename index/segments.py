@@ -1,8 +1,10 @@
 """Segments: immutable slices of the index (LSM style), shared between versions.
 
-``segments/<name>/`` holds ``ids.npy`` (chunk ids, ascending), ``vectors.npy``
-(float16, memory-mapped; exact cosines and merges read them), the postings of
-``index.lexical`` and, for large segments, ``dense.faiss``. A write adds one
+``segments/<name>/`` holds ``ids.npy`` (chunk ids, ascending), the postings of
+``index.lexical`` and the vectors as float16: ``vectors.npy`` (memory-mapped) for
+an exact segment, ``dense.faiss`` (an IVF index whose lists hold them, mapped)
+for a large one. Large segments written by session 3 hold both (SQ8 codes and a
+float16 copy) and are read as they are. A write adds one
 small segment; deletions are tombstones listed by the version; ``plan_merge``
 keeps the number of segments small and drops tombstoned chunks for good.
 """
@@ -56,9 +58,10 @@ def write_segment(
     tmp, name = _start(index_dir)
     try:
         np.save(tmp / "ids.npy", np.asarray(ids, dtype=np.int64))
-        np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         write_postings(tmp, documents)
         dense = faiss_index.build(np.asarray(vectors, dtype=np.float32), tmp)
+        if dense["exact"]:  # an IVF segment's lists hold the vectors
+            np.save(tmp / "vectors.npy", np.asarray(vectors, dtype=np.float16))
         _finish(index_dir, tmp, name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -75,9 +78,12 @@ class Segment:
         folder = segments_root(index_dir) / entry["name"]
         self.entry = entry
         self.ids = mapped(folder / "ids.npy")
-        self.vectors = mapped(folder / "vectors.npy")
         self.postings = Postings(folder)
+        copy = folder / "vectors.npy"
+        self.vectors = mapped(copy) if copy.exists() else None
         self.dense = faiss_index.load(folder, entry["dense"], self.vectors)
+        if self.vectors is None:
+            self.vectors = faiss_index.IVFVectors(self.dense)
 
     def positions(self, chunk_ids: np.ndarray) -> np.ndarray:
         """Positions of those of ``chunk_ids`` that live in this segment."""
@@ -124,7 +130,7 @@ def merge(index_dir: Path, segments: list[Segment], dead: list[np.ndarray]) -> d
         keep[gone] = False
         new_pos = np.cumsum(keep) - 1 + offset
         ids.append(np.asarray(seg.ids)[keep])
-        vectors.append(np.asarray(seg.vectors)[keep])
+        vectors.append(float16_rows(seg.vectors, keep))
         lengths.append(np.asarray(seg.postings.doclen)[keep])
         remap = np.array([words.setdefault(w, len(words)) for w in seg.postings.words()])
         terms, docs, tfs = seg.postings.triples()
@@ -141,17 +147,28 @@ def merge(index_dir: Path, segments: list[Segment], dead: list[np.ndarray]) -> d
     try:
         np.save(tmp / "ids.npy", all_ids[order])
         all_vectors = np.concatenate(vectors)[order]
-        np.save(tmp / "vectors.npy", all_vectors.astype(np.float16))
         terms = np.concatenate([t[0] for t in triples]).astype(np.int32)
         docs = rank[np.concatenate([t[1] for t in triples]).astype(np.int64)].astype(np.int32)
         tfs = np.concatenate([t[2] for t in triples])
         write_coo(tmp, list(words), terms, docs, tfs, np.concatenate(lengths)[order])
         dense = faiss_index.build(all_vectors.astype(np.float32), tmp)
+        if dense["exact"]:
+            np.save(tmp / "vectors.npy", all_vectors)
         _finish(index_dir, tmp, name)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return {"name": name, "chunks": len(all_ids), "dense": dense}
+
+
+def float16_rows(vectors, keep: np.ndarray, block: int = 100_000) -> np.ndarray:
+    """The kept rows as float16, decoded a block at a time (an IVF segment's lists would
+    otherwise be decoded whole as float32: 1.5 GB per million vectors)."""
+    parts = [
+        np.asarray(vectors[start : start + block], dtype=np.float16)[keep[start : start + block]]
+        for start in range(0, len(keep), block)
+    ]
+    return np.concatenate(parts) if parts else np.zeros((0, vectors.shape[1]), np.float16)
 
 
 def collect(index_dir: Path, kept_manifests: list[dict]) -> None:

@@ -222,11 +222,15 @@ class Snapshot:
         t0 = time.perf_counter()
         tokens = [t for t in matching_tokens(query, question=True) if self.lexical.knows(t)]
         found: list[tuple[int, float]] = []
-        for i, (seg, dead) in enumerate(zip(self.segments, self.dead_masks, strict=True)):
+        floor = -np.inf  # the k-th best score so far: later segments prune below it
+        for i in sorted(range(len(self.segments)), key=lambda i: -len(self.segments[i].ids)):
             if not tokens:
                 break
-            positions, scores = self.lexical.top(i, tokens, k, dead)
+            seg, dead = self.segments[i], self.dead_masks[i]
+            positions, scores = self.lexical.top(i, tokens, k, dead, floor)
             found += zip(seg.ids[positions].tolist(), scores.tolist(), strict=True)
+            if len(found) >= k:
+                floor = sorted((s for _, s in found), reverse=True)[k - 1]
         if timings is not None:
             timings["lexical_ms"] = (time.perf_counter() - t0) * 1000
         return sorted(found, key=lambda item: (-item[1], item[0]))[:k]

@@ -128,3 +128,38 @@ def test_float32_tf_of_older_segments_scores_like_uint16(tmp_path, query):
     merged = Segment(tmp_path, merge(tmp_path, [seg], [np.array([], int)]))
     assert merged.postings.tf.dtype == np.uint16
     assert np.array_equal(Lexical([merged.postings], 6).scores(0, q), expected)
+
+
+@pytest.mark.parametrize(("query", "k", "dead"), PRUNING)
+def test_ranking_across_segments_equals_exhaustive(tmp_path, monkeypatch, query, k, dead):
+    """Later segments prune below the k-th score the bigger ones already gave (the floor):
+    the merged ranking still equals the exhaustive one over every segment."""
+    from types import SimpleNamespace
+
+    from index.snapshot import Snapshot
+
+    monkeypatch.setattr(lexical_module, "PRUNE_FROM", 0)
+    texts = [DOCS[i % len(DOCS)] for i in range(60)] + ["وزیر گفت ایران ایران ایران"] * 30
+    texts += ["دیدار وزیر امور خارجه با لاوروف در مسکو"] * 5
+    # round robin, of unequal sizes: equal texts (equal scores) in every segment, so the
+    # later segments' ties with smaller ids must get past the floor
+    parts = [np.arange(len(texts))[np.arange(len(texts)) % 4 != 3]]
+    parts += [np.arange(3, len(texts), 8), np.arange(7, len(texts), 8)]
+    segs = []
+    for ids in parts:
+        tokens = [matching_tokens(texts[i]) for i in ids]
+        entry = write_segment(tmp_path, ids, np.eye(len(ids), 8, dtype=np.float32), tokens)
+        segs.append(Segment(tmp_path, entry))
+    masks = [np.isin(ids, dead) for ids in parts]
+    lexical = Lexical([s.postings for s in segs], len(texts))
+    snapshot = SimpleNamespace(segments=segs, dead_masks=masks, lexical=lexical)
+    got = Snapshot.lexical_ranking(snapshot, query, k)
+    q = [t for t in matching_tokens(query, question=True) if lexical.knows(t)]
+    full = [
+        (int(chunk), float(score))
+        for i, seg in enumerate(segs)
+        if (scores := lexical.scores(i, q)) is not None
+        for chunk, score, gone in zip(seg.ids, scores, masks[i], strict=True)
+        if score > 0 and not gone
+    ]
+    assert got == sorted(full, key=lambda item: (-item[1], item[0]))[:k]
