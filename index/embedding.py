@@ -25,7 +25,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -117,44 +117,6 @@ class Embedder:
                     )
                 )
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
-
-    def encode_passage_batches(self, batches: list[list[str]]) -> Iterator[np.ndarray]:
-        """Vectors of each batch, in order: the vectors `encode_passages` gives (same model,
-        same prompt; float noise from padding aside), for an index build's whole stream.
-
-        Why not `encode_passages` per batch: torch splits each matrix product of a batch
-        over both cores, and its OpenMP threads wait for each other after every one; on 2
-        cores shared with other work a waiting thread spins while its partner is descheduled
-        (measured on 340 pquad_val texts, load 2.9-4.4: 23-31 s CPU and 13-46 s wall). Here
-        `threads` workers each run whole batches with one torch thread (20.2-20.7 s CPU,
-        15-20 s wall, the same vectors). Only tokenizing holds the model lock (the fast
-        tokenizer is not thread-safe); the forward pass is read-only."""
-        if self.threads < 2 or len(batches) < 2:
-            for batch in batches:
-                yield self.encode_passages(batch)
-            return
-        import torch
-
-        model = self.model
-
-        def forward(texts: list[str]) -> np.ndarray:
-            with self._use_lock:
-                features = model.preprocess([self.passage_prompt + t for t in texts])
-            with torch.inference_mode():
-                vectors = model(features)["sentence_embedding"]
-                vectors = torch.nn.functional.normalize(vectors, p=2, dim=1)
-            return np.ascontiguousarray(vectors.float().numpy(), dtype=np.float32)
-
-        torch.set_num_threads(1)
-        pool = ThreadPoolExecutor(
-            self.threads, "pasokh-embed", initializer=torch.set_num_threads, initargs=(1,)
-        )
-        try:
-            for future in [pool.submit(forward, batch) for batch in batches]:
-                yield future.result()
-        finally:
-            pool.shutdown(cancel_futures=True)
-            torch.set_num_threads(self.threads)
 
     def encode_sentences(self, texts: list[str]) -> np.ndarray:
         """Passage-side vectors needed at question time (an answer's candidate sentences).

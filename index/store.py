@@ -292,16 +292,13 @@ def _embed_sorted(embedder, texts: list[str], progress) -> np.ndarray:
     distinct = list(dict.fromkeys(texts))
     order = sorted(range(len(distinct)), key=lambda i: -len(distinct[i]))
     vectors = np.zeros((len(distinct), embedder.dimensions), dtype=np.float32)
-    parts = [order[start : start + EMBED_BATCH] for start in range(0, len(order), EMBED_BATCH)]
-    batches = [[distinct[i] for i in part] for part in parts]
-    stream = getattr(embedder, "encode_passage_batches", None)  # see Embedder's, optional
-    found = stream(batches) if stream else (embedder.encode_passages(b) for b in batches)
-    done = 0
-    for part, part_vectors in zip(parts, found, strict=True):
-        vectors[part] = np.asarray(part_vectors, np.float32)
-        done += len(part)
+    for start in range(0, len(order), EMBED_BATCH):
+        part = order[start : start + EMBED_BATCH]
+        vectors[part] = np.asarray(
+            embedder.encode_passages([distinct[i] for i in part]), np.float32
+        )
         if progress:
-            progress(done, len(order))
+            progress(min(start + EMBED_BATCH, len(order)), len(order))
     row = {text: i for i, text in enumerate(distinct)}
     return vectors[[row[t] for t in texts]] if texts else vectors
 

@@ -140,18 +140,3 @@ def test_no_compiler_falls_back_to_sentence_transformers(tmp_path, monkeypatch, 
     embedder = Embedder(DEFAULT_MODEL, default_cache_dir())
     assert embedder.query_engine is None
     assert embedder.encode_query("سلام").shape == (384,)
-
-
-def test_build_stream_gives_the_vectors_encode_passages_gives(reference, monkeypatch):
-    """The index build's worker stream (one torch thread per worker) against one call."""
-    monkeypatch.setattr(reference, "threads", 2)  # the worker path, even on a 1-core runner
-    texts = [t for t, _ in TEXTS]
-    batches = [texts[:3], texts[3:5], texts[5:]]
-    streamed = np.concatenate(list(reference.encode_passage_batches(batches)))
-    ref = reference.encode_passages(texts)
-    assert streamed.shape == ref.shape == (len(texts), 384) and streamed.dtype == np.float32
-    cosines = (streamed * ref).sum(axis=1)
-    assert cosines.min() >= 0.99999, cosines.round(6).tolist()
-    import torch
-
-    assert torch.get_num_threads() == 2  # restored after the build
