@@ -302,14 +302,13 @@ def counted_words(question: str) -> tuple[str, ...]:
     match = _COUNTED_RE.search(normalize_for_matching(question))
     if not match:
         return ()
-    words = [w for w in match.groups() if w and w not in _NOT_COUNTED]
     if match.group(1) in _NOT_COUNTED:
         return ()
-    return tuple(words[:2] if words[:1] and _is_number_word(words[0]) else words[:1])
+    words = [w for w in match.groups() if w and w not in _NOT_COUNTED]
+    return tuple(words[:2] if words[0] in _MULTIPLIERS else words[:1])
 
 
-def _is_number_word(word: str) -> bool:
-    return word in ("هزار", "میلیون", "میلیارد", "صد", "هزاران", "صدها")
+_MULTIPLIERS = frozenset("هزار میلیون میلیارد صد هزاران صدها".split())
 
 
 _NUMBER_THEN = re.compile(rf"(?<!\w)(?:{_NUMBER})(?:\s(?:{_NUMBER}))*\s(\w+)(?:\s(\w+))?")

@@ -55,11 +55,10 @@ from bot.ranker import (
 )
 from index.dates import date_variants, date_words
 from index.persian import (
-    content_stems,
     content_words,
     is_verb_form,
     matching_tokens,
-    normalize_for_matching,
+    stem,
 )
 from index.search import KnowledgeBase, Passage
 
@@ -443,14 +442,12 @@ class Answerer:
         n = max(lexical.documents, 1)
         paraphrased = event_words(query)
         weights = {}
-        for word, token in zip(content_words(query), content_stems(query), strict=True):
+        for word in content_words(query):  # in the matching form already
+            token = stem(word)
             if token in weights:
                 continue
             df = lexical.document_frequency(token)
-            if df == 0 and (
-                normalize_for_matching(word) in paraphrased
-                or is_verb_form(normalize_for_matching(word))
-            ):
+            if df == 0 and (word in paraphrased or is_verb_form(word)):
                 continue
             weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights
