@@ -17,6 +17,7 @@ from cachetools import LRUCache
 
 from index.persian import sentence_spans, word_tokens
 from index.search import KnowledgeBase, Passage
+from index.store import passage_text
 
 MIN_SENTENCE_WORDS = 3
 
@@ -88,7 +89,11 @@ class SentenceVectors:
             vectors = self._cache.get(key)
         if vectors is None:
             spans = passage_sentences(passage) or [(0, len(passage.text))]
-            vectors = kb.embedder.encode_sentences([passage.text[s:e] for s, e in spans])
+            shift = len(passage.title) + 1  # the title and a newline come first (passage_text)
+            vectors = kb.embedder.encode_sentences(
+                passage_text(passage.title, passage.text),
+                [(s + shift, e + shift) for s, e in spans],
+            )
             with self._lock:
                 self._cache[key] = vectors
         return vectors

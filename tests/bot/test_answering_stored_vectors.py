@@ -54,7 +54,9 @@ def test_stored_vectors_spare_the_model(seed_kb, embedder, monkeypatch):
     calls = []
     real = embedder.encode_sentences
     monkeypatch.setattr(
-        embedder, "encode_sentences", lambda texts: calls.append(texts) or real(texts)
+        embedder,
+        "encode_sentences",
+        lambda passage, spans: calls.append(spans) or real(passage, spans),
     )
     answerer.answer("حق مشروع سوری‌ها چیست؟")
     assert calls == []

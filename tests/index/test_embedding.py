@@ -59,14 +59,36 @@ def test_fast_query_vectors_agree_with_sentence_transformers(fast, reference, te
     assert float(ours @ ref) >= MIN_COSINE, case
 
 
-def test_fast_sentence_vectors_agree_with_indexed_passage_vectors(fast, reference):
-    texts = [t for t, _ in TEXTS]
+def _passage_and_spans(texts: list[str]) -> tuple[str, list[tuple[int, int]]]:
+    """The texts as sentences of one passage (a title line first, as passages are embedded)."""
+    passage, spans = "سفر وزیر امور خارجه به مسکو\n", []
+    for text in texts:
+        spans.append((len(passage), len(passage) + len(text)))
+        passage += text + " "
+    return passage.rstrip(), spans
+
+
+def test_fast_sentence_vectors_agree_with_indexed_sentence_vectors(fast, reference):
+    """Sentence vectors pooled from the passage's pass by the C engine, as the index pools them."""
+    passage, spans = _passage_and_spans([t for t, _ in TEXTS])
     assert fast._model is None  # sentence-transformers not loaded: the C engine answers
-    ours = fast.encode_sentences(texts)
-    ref = reference.encode_passages(texts)
-    assert ours.shape == ref.shape == (len(texts), 384)
+    ours = fast.encode_sentences(passage, spans)
+    _, (ref,) = reference.encode_passages_with_spans([passage], [spans])
+    assert ours.shape == ref.shape == (len(spans), 384)
     cosines = (ours * ref).sum(axis=1)
     assert cosines.min() >= MIN_COSINE, cosines.round(5).tolist()
+    alone = reference.encode_passages([passage[s:e] for s, e in spans])
+    assert (ours * alone).sum(axis=1).max() < 0.9999  # pooled in context, not embedded alone
+
+
+def test_fast_sentence_vectors_of_a_passage_over_one_window(fast, reference):
+    """Past the model's 512 tokens the C engine has no single pass: each sentence alone."""
+    sentence = "وزیر امور خارجه ایران برای دیدار با همتای روس خود وارد مسکو شد."
+    passage, spans = _passage_and_spans([sentence] * 60)
+    assert fast.query_engine.token_states(passage) is None
+    ours = fast.encode_sentences(passage, spans[:2])
+    alone = reference.encode_passages([sentence])
+    assert (ours @ alone[0]).min() >= MIN_COSINE
 
 
 def test_batch_and_single_give_the_same_vectors(fast):

@@ -8,7 +8,13 @@ import pytest
 from index.persian import sentence_spans
 from index.readers import Article
 from index.search import KnowledgeBase
-from index.store import ModelMismatch, current_version, read_manifest, update_index
+from index.store import (
+    ModelMismatch,
+    current_version,
+    passage_text,
+    read_manifest,
+    update_index,
+)
 
 NEW = Article(
     id="n1",
@@ -30,12 +36,23 @@ class CountingEmbedder:
         self.calls = 0
         self.fail_after_calls = fail_after_calls
 
-    def encode_passages(self, texts):
+    @property
+    def pools_token_means(self):
+        return self.real.pools_token_means
+
+    def _count(self, texts):
         self.calls += 1
         if self.fail_after_calls is not None and self.calls > self.fail_after_calls:
             raise RuntimeError("simulated crash while embedding")
         self.embedded.extend(texts)
+
+    def encode_passages(self, texts):
+        self._count(texts)
         return self.real.encode_passages(texts)
+
+    def encode_passages_with_spans(self, texts, spans):
+        self._count(texts)
+        return self.real.encode_passages_with_spans(texts, spans)
 
     def count_tokens(self, text):
         return self.real.count_tokens(text)
@@ -141,16 +158,41 @@ def test_older_tokenization_is_refreshed_without_reembedding(seed_index_copy, em
 
 
 def test_sentences_of_every_chunk_are_stored_with_their_passage_vectors(seed_kb, embedder):
-    """The answerer's sentence split and vectors, computed when the passage was indexed."""
+    """The answerer's sentence split, and vectors pooled from the chunk's own pass."""
     passages = seed_kb.search("امیرعبداللهیان در مسکو", top_k=5)
     stored = seed_kb.sentence_vectors(p.chunk_id for p in passages)
     assert set(stored) == {p.chunk_id for p in passages}
     for passage in passages:
         spans, vectors = stored[passage.chunk_id]
         assert spans == sentence_spans(passage.text)
-        computed = embedder.encode_passages([passage.text[s:e] for s, e in spans])
+        shift = len(passage.title) + 1  # passage_text: the title, a newline, the text
+        _, (computed,) = embedder.encode_passages_with_spans(
+            [passage_text(passage.title, passage.text)],
+            [[(s + shift, e + shift) for s, e in spans]],
+        )
         assert vectors.dtype == np.float32 and vectors.shape == computed.shape
-        assert np.min(np.sum(vectors * computed, axis=1)) > 0.9999
+        assert np.min(np.sum(vectors * computed, axis=1)) > 0.999  # stored as int8
+        alone = embedder.encode_passages([passage.text[s:e] for s, e in spans])
+        assert np.min(np.sum(vectors * alone, axis=1)) > 0.8  # the same sentences, in context
+        assert len(spans) == 1 or np.max(np.sum(vectors * alone, axis=1)) < 0.9999
+
+
+@pytest.mark.parametrize(
+    "text, spans",
+    [
+        ("سلام دنیا. این یک آزمایش است.", [(0, 10), (11, 29)]),
+        ("یک جمله", []),
+        ("رئیس‌جمهور به مسکو رفت. وزیر خارجه هم رفت.", [(0, 23), (24, 42)]),
+    ],
+)
+def test_pooled_passage_vector_is_the_models_vector(embedder, text, spans):
+    """One pass gives the chunk's usual vector and a unit vector per span of it."""
+    vectors, (pooled,) = embedder.encode_passages_with_spans([text], [spans])
+    assert np.dot(vectors[0], embedder.encode_passages([text])[0]) > 0.99999
+    assert pooled.shape == (len(spans), embedder.dimensions)
+    assert np.allclose(np.linalg.norm(pooled, axis=1), 1.0, atol=1e-5)
+    if len(spans) == 2:
+        assert np.dot(pooled[0], pooled[1]) < 0.999  # each span its own tokens
 
 
 def test_new_article_gets_its_sentences(seed_index_copy, embedder):
