@@ -536,10 +536,17 @@ class _BlockingEmbedder:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def encode_passages(self, texts):
+    def _hold(self) -> None:
         self.started.set()
         assert self.release.wait(60), "never released"
+
+    def encode_passages(self, texts):
+        self._hold()
         return self.inner.encode_passages(texts)
+
+    def encode_passages_with_spans(self, texts, spans):
+        self._hold()
+        return self.inner.encode_passages_with_spans(texts, spans)
 
 
 @pytest.mark.timeout(180)
