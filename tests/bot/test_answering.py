@@ -259,3 +259,41 @@ def test_questions_about_what_the_articles_do_not_hold_are_declined(trips_answer
     answer = trips_answerer.answer(question)
     assert answer.abstained, answer.text
     assert "سفر وزیر امور خارجه" in answer.text  # names what the archive does cover
+
+
+@pytest.mark.parametrize(
+    ("sentence", "question", "fact"),
+    [
+        (
+            "لوین و پریتولا همکاری باز را چنین تعریف می‌کنند: «هر سیستم نوآوری یا تولیدی که"
+            " متکی به شرکت کنندگان هدف گرا و در عین حال هماهنگ و شل باشد که برای ایجاد یک محصول"
+            " (یا خدمات) با ارزش اقتصادی با یکدیگر تعامل دارند و آنها را به‌طور یکسان در اختیار"
+            " عوامل و غیر مشارکت کنندگان قرار می‌دهند.» این تعریف چندین نمونه را ضبط می‌کند که"
+            " اصول مشابهی را دنبال می‌کنند، از جمله نرم‌افزارهای متن‌باز و دانشنامه‌های آزاد.",
+            "لوین و پریتولا همکاری باز را چگونه تعریف می‌کنند؟",
+            "هر سیستم نوآوری یا تولیدی",
+        ),
+        (
+            "وزیر امور خارجه کشورمان در دیدار با همتای روس خود در مسکو درباره معاهده همکاری‌های"
+            " بلندمدت دو کشور گفت‌وگو کرد؛ دو طرف تاکید کردند که متن معاهده تا پایان ماه آینده"
+            " نهایی می‌شود و بخش حقوقی وزارت خارجه دو کشور ویرایش نهایی آن را انجام خواهد داد، و"
+            " پس از آن سند در سفر رئیس‌جمهور به روسیه امضا خواهد شد، سفری که هنوز تاریخ آن اعلام"
+            " نشده است و به گفته دو طرف به زودی انجام می‌شود.",
+            "وزیر امور خارجه در دیدار با همتای روس خود درباره معاهده همکاری‌های بلندمدت چه گفت؟",
+            "متن معاهده تا پایان ماه آینده نهایی می‌شود",
+        ),
+    ],
+)
+def test_a_long_sentence_is_cut_around_the_question_keeping_what_follows(
+    answerer, sentence, question, fact
+):
+    """The clause that matches the question's words often only restates it; the clauses
+    after it, as many as fit, carry what it asks for."""
+    from bot.answering import _shorten
+
+    passages = answerer.kb.search(question, top_k=3)
+    q = answerer.read_question(question, passages)
+    assert len(sentence) > ANSWER_MAX_CHARS
+    short = _shorten(sentence, q, ANSWER_MAX_CHARS)
+    assert len(short) <= ANSWER_MAX_CHARS
+    assert gold_in_text([[fact]], short), short
