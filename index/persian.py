@@ -393,12 +393,18 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 _GLUED_SENTENCE_RE = re.compile(r"[.!?؟](?=[^\W\d_])")
+# "ان.بی.ای", "ه.ش", "ق.م", "U.S.A": letters of one or two, joined by dots, abbreviate;
+# their dots end no sentence ("شد.وزیر", a short verb then a word, still splits).
+_ABBREVIATION_RE = re.compile(r"(?<![^\W\d_])[^\W\d_]{1,2}(?:\.[^\W\d_]{1,2})+(?![^\W\d_])")
 
 
 def _split_glued_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split "...کردند.وزیر ..." where a sentence end has no space after it (as in the seeds)."""
+    inside = [m.span() for m in _ABBREVIATION_RE.finditer(text, start, end)]
     spans = []
     for m in _GLUED_SENTENCE_RE.finditer(text, start, end):
+        if any(a < m.start() < b for a, b in inside):
+            continue
         spans.append((start, m.end()))
         start = m.end()
     spans.append((start, end))

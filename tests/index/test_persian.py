@@ -179,6 +179,22 @@ def test_sentence_spans_point_into_the_original_text():
 
 
 @pytest.mark.parametrize(
+    ("text", "sentences"),
+    [
+        (
+            "از بازیکنان این پست در ان.بی.ای می‌توان به دوین وید اشاره کرد. او بازیکن است.",
+            ["از بازیکنان این پست در ان.بی.ای می‌توان به دوین وید اشاره کرد.", "او بازیکن است."],
+        ),
+        ("در ۵۰۰ ق.م ساخته شد.وزیر گفت.", ["در ۵۰۰ ق.م ساخته شد.", "وزیر گفت."]),
+        ("سفیر ایالات متحده (U.S.A) گفت.", ["سفیر ایالات متحده (U.S.A) گفت."]),
+        ("دو کشور همکاری کردند.وزیر خارجه گفت.", ["دو کشور همکاری کردند.", "وزیر خارجه گفت."]),
+    ],
+)
+def test_abbreviations_end_no_sentence(text, sentences):
+    assert [text[a:b] for a, b in sentence_spans(text)] == sentences
+
+
+@pytest.mark.parametrize(
     ("text", "normalized"),
     [
         ("نمیدانم چه میگفت", "نمی\u200cدانم چه می\u200cگفت"),  # verbs get their ZWNJ
