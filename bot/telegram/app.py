@@ -210,6 +210,8 @@ def build_application(
                 pool_timeout=10.0,
             )
         )
+        # Telegram's 30 messages a second across chats: replies past it are paced here,
+        # not refused there (bench/telegram_latency.py measures bursts with it drained).
         .rate_limiter(AIORateLimiter(max_retries=settings.send_retries))
         .concurrent_updates(16)
         .post_init(pasokh.post_init)
