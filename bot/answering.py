@@ -512,8 +512,8 @@ def _shorten(sentence: str, q: Question, limit: int) -> str:
         length += len(clauses[start]) + 1
     text = " ".join(clauses[start:end])
     room = limit - len(text) - 1
-    if end < len(clauses) and room >= 40:  # the next clause, as far as it fits
-        text += " " + clauses[end][:room].rsplit(" ", 1)[0]
+    if end < len(clauses) and room >= 40 and " " in clauses[end][:room]:
+        text += " " + clauses[end][:room].rsplit(" ", 1)[0]  # the next clause, whole words
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0]
     prefix = "… " if start > 0 else ""
