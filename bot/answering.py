@@ -35,11 +35,12 @@ from bot.answer_kind import (
     OTHER,
     carries_asked_fact,
     event_words,
+    events,
     missing_places,
     question_dates,
     question_kind,
 )
-from bot.candidates import Candidate, SentenceVectors, sentence_candidates
+from bot.candidates import Candidate, SentenceVectors, candidate_passages, sentence_candidates
 from bot.conversation import Conversation, Turn, resolve
 from bot.declining import decline_text, should_decline
 from bot.ranker import (
@@ -67,7 +68,6 @@ if TYPE_CHECKING:
 
 ANSWER_MAX_CHARS = 300
 LIST_ANSWER_MAX_CHARS = 600
-CANDIDATE_PASSAGES = 4
 # A prior in log-odds against sentences of articles not dated with the month or year the
 # question names, when another candidate's article is. It changed 3 choices in 5,995
 # pquad_val and news_dev questions, none of them a hit or a miss (session 4, priors
@@ -258,7 +258,7 @@ class Answerer:
     def rank(self, question: str, passages: list[Passage]) -> Ranked | None:
         """Score every candidate sentence of the top passages; None when there is none."""
         q = self.read_question(question, passages)
-        candidates = sentence_candidates(self.kb, passages[:CANDIDATE_PASSAGES], self.vectors)
+        candidates = sentence_candidates(self.kb, candidate_passages(passages), self.vectors)
         if not candidates:
             return None
         x = sentence_features(q, candidates, self.article_tokens)
@@ -322,6 +322,9 @@ class Answerer:
             if should_decline(self.model, alone):
                 return None
         if not all(carries_asked_fact(q.kind, c.text, q.text) for c in (best, other)):
+            return None
+        asked = events(q.text)
+        if asked and not asked & events(other.text):  # "کی رسید؟" is not told by "ترک کرد"
             return None
         if coverage_of(q.weights, text_tokens(other.text)) < 0.5 * coverage_of(
             q.weights, text_tokens(best.text)

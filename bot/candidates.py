@@ -20,6 +20,7 @@ from index.search import KnowledgeBase, Passage
 from index.store import passage_text
 
 MIN_SENTENCE_WORDS = 3
+CANDIDATE_PASSAGES = 4
 
 
 @dataclass
@@ -97,6 +98,25 @@ class SentenceVectors:
             with self._lock:
                 self._cache[key] = vectors
         return vectors
+
+
+def candidate_passages(passages: list[Passage], extra_articles: int = 1) -> list[Passage]:
+    """The top passages, and the best passage of the next article that they leave out.
+
+    When the top passages all come from one article, a second report of the same event
+    (the other trip's article, another agency's) is otherwise never read: "کی وارد مسکو
+    شد؟" is answered from the departure article, whose four passages outrank the
+    arrival sentence of the other."""
+    chosen = list(passages[:CANDIDATE_PASSAGES])
+    seen = {p.article_id for p in chosen}
+    for passage in passages[CANDIDATE_PASSAGES:]:
+        if extra_articles <= 0:
+            break
+        if passage.article_id not in seen:
+            chosen.append(passage)
+            seen.add(passage.article_id)
+            extra_articles -= 1
+    return chosen
 
 
 def sentence_candidates(

@@ -40,7 +40,8 @@ SENTENCE_FEATURES = (
     "kind_asked", "asked_fact", "asked_fact_count", "novelty", "log_length", "first_sentence",
     "neighbour_has_fact", "restatement", "list_commas", "neighbour_coverage",
     "article_missing_rare", "article_missing_date", "planned_for_done",
-    "event_match", "counts_asked", "predicate_match",
+    "event_match", "counts_asked", "predicate_match", "coverage_local", "coverage_local_gap",
+    "cosine_local",
     *(f"asked_fact_{kind}" for kind in KINDS),
 )  # fmt: skip
 _BASE = SENTENCE_FEATURES.index("asked_fact_" + KINDS[0])  # the per-kind columns start here
@@ -117,6 +118,18 @@ def missing_date(question: str, tokens: frozenset[str]) -> float:
     return float(bool(words) and coverage_of(dict.fromkeys(words, 1.0), tokens) < 1.0)
 
 
+def local_weights(weights: dict[str, float], sentences: list[frozenset[str]]) -> dict[str, float]:
+    """The question's word weights, times how rare each word is among the sentences of one
+    article: its subject ("جوهانسون") is in most of them, often as "او" or "آنها", so the
+    sentence that answers is the one with the rarer words ("طلاق گرفتند")."""
+    n = len(sentences)
+    out = {}
+    for token, weight in weights.items():
+        df = sum(token_found(token, s) for s in sentences)
+        out[token] = weight * math.log(1 + (n - df + 0.5) / (df + 0.5))
+    return out
+
+
 def _bigrams(text: str) -> set[tuple[str, str]]:
     words = content_words(text)
     return set(itertools.pairwise(words))
@@ -144,6 +157,21 @@ def sentence_features(
     coverages = [coverage_of(question.weights, text_tokens(c.text)) for c in candidates]
     passage_covs: dict[tuple[str, int], float] = {}
     articles: dict[str, tuple[float, float, float]] = {}
+    by_article: dict[str, list[int]] = {}
+    for i, c in enumerate(candidates):
+        by_article.setdefault(c.passage.article_id, []).append(i)
+    local = np.zeros(n)
+    cosine_local = np.zeros(n)
+    for members in by_article.values():
+        # the sentence's own direction, less what it shares with the article's others
+        vectors = np.stack([candidates[i].vector for i in members]).astype(np.float32)
+        centred = vectors - vectors.mean(axis=0) if len(members) > 1 else vectors
+        centred /= np.maximum(np.linalg.norm(centred, axis=1, keepdims=True), 1e-6)
+        cosine_local[members] = centred @ question.vector
+        sents = [text_tokens(candidates[i].text) for i in members]
+        weights = local_weights(question.weights, sents)
+        for i, tokens in zip(members, sents, strict=True):
+            local[i] = coverage_of(weights, tokens)
     for i, c in enumerate(candidates):
         s_tokens = text_tokens(c.text)
         own = coverages[i]
@@ -191,6 +219,9 @@ def sentence_features(
             len(asked_events & events(c.text)) / len(asked_events) if asked_events else 1.0,
             counts_asked(question.text, c.text),
             predicate_match(question.text, c.text),
+            local[i],
+            local[i] - local.max(),
+            cosine_local[i],
         )
         if asked:
             x[i, _BASE + KINDS.index(question.kind)] = float(facts[i])

@@ -122,3 +122,51 @@ def test_a_question_about_what_no_article_names_is_declined(answerer, question):
     answer = answerer.answer(question)
     assert answer.abstained, answer.text
     assert "پاسخ این پرسش" in answer.text
+
+
+TWO_LEGS = [
+    {
+        "id": "leave-tehran",
+        "title": "سفر وزیر صنعت به استانبول",
+        "source": "خبرگزاری نمونه",
+        "published": "2022-09-04",
+        "text": (
+            "وزیر صنعت بامداد یکشنبه تهران را به مقصد استانبول ترک کرد. "
+            "او در این سفر با وزیر تجارت ترکیه درباره صادرات فولاد گفت‌وگو خواهد کرد."
+        ),
+    },
+    {
+        "id": "reach-istanbul",
+        "title": "ورود وزیر صنعت به استانبول",
+        "source": "روزنامه نمونه",
+        "published": "2022-09-04",
+        "text": (
+            "وزیر صنعت عصر یکشنبه وارد استانبول شد و مورد استقبال سفیر ایران قرار گرفت. "
+            "صادرات فولاد و گشایش بازارچه‌های مرزی محور گفت‌وگوهای او در ترکیه است."
+        ),
+    },
+]
+
+
+@pytest.fixture(scope="module")
+def two_legs(tmp_path_factory, embedder):
+    from index.readers import read_paths
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    folder = tmp_path_factory.mktemp("two-legs")
+    path = folder / "articles.jsonl"
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in TWO_LEGS), "utf-8")
+    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
+    return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+@pytest.mark.parametrize(
+    "question", ["وزیر صنعت کی وارد استانبول شد؟", "وزیر صنعت چه ساعتی به استانبول رسید؟"]
+)
+def test_a_sentence_about_another_event_is_no_second_report(two_legs, question):
+    # both articles hold a day (یکشنبه), but leaving Tehran does not tell when he arrived
+    answer = two_legs.answer(question)
+    assert not answer.abstained, answer.text
+    assert len(answer.parts) == 1, answer.text
+    assert "عصر یکشنبه" in answer.text

@@ -114,3 +114,12 @@ def test_eval_with_an_empty_index_dir_does_not_build_the_seeds_into_it(
     assert code != 0
     assert "no index in" in capsys.readouterr().err
     assert not empty.exists() or not any(empty.iterdir())
+
+
+def test_a_question_written_for_a_split_keeps_it():
+    from bot.evaluation import split_of
+
+    article_split = split_of({"article_id": "a1"})
+    other = "held-out" if article_split == "train" else "train"
+    assert split_of({"article_id": "a1", "split": other}) == other
+    assert split_of({"id": "x1", "split": "train"}) == "train"
