@@ -59,17 +59,21 @@ ARTICLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def answerer(tmp_path_factory, embedder):
+def answerer_over(folder, embedder, articles: list[dict]) -> Answerer:
+    """An answerer over a fresh index of the articles, written to the folder."""
     from index.readers import read_paths
     from index.search import KnowledgeBase
     from index.store import update_index
 
-    folder = tmp_path_factory.mktemp("written")
     path = folder / "articles.jsonl"
-    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in ARTICLES), "utf-8")
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8")
     update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
     return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+@pytest.fixture(scope="module")
+def answerer(tmp_path_factory, embedder):
+    return answerer_over(tmp_path_factory.mktemp("written"), embedder, ARTICLES)
 
 
 # (question, a string the answer must hold): the fact sits beside the sentence that
@@ -150,15 +154,7 @@ TWO_LEGS = [
 
 @pytest.fixture(scope="module")
 def two_legs(tmp_path_factory, embedder):
-    from index.readers import read_paths
-    from index.search import KnowledgeBase
-    from index.store import update_index
-
-    folder = tmp_path_factory.mktemp("two-legs")
-    path = folder / "articles.jsonl"
-    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in TWO_LEGS), "utf-8")
-    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
-    return Answerer(KnowledgeBase(folder / "index", embedder))
+    return answerer_over(tmp_path_factory.mktemp("two-legs"), embedder, TWO_LEGS)
 
 
 @pytest.mark.parametrize(
