@@ -15,10 +15,10 @@ articles, see bench/data/README.md):
   or under --max-wrongly-declined on the training split.
 
 The dev seed questions and the extra seed questions are not used. Features are
-computed once per run: 122 s measured on 2 idle cores for the whole train split
+computed once per run: 122–124 s measured on 2 idle cores for the whole train split
 (4,079 pquad and 200 news questions), nearly all of it searching; the two fits take
-seconds (`--listwise`: about a minute). Prints the training split's figures; held-out figures come from
-`pasokh eval --split held-out`.
+seconds. Prints the training split's figures;
+held-out figures come from `pasokh eval --split held-out`.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def fit_listwise(groups: list[tuple[np.ndarray, np.ndarray, float]], c: float) -
 
     The pointwise regression learns "is this sentence right?" across all questions; what
     the answer needs is "which of these sentences is right?", so this fits that
-    (scipy's L-BFGS: scikit-learn has no grouped softmax), from the pointwise start."""
+    (scipy's L-BFGS from zero: scikit-learn has no grouped softmax)."""
     from scipy.optimize import minimize
     from scipy.special import logsumexp
 
