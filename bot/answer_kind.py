@@ -288,6 +288,25 @@ def events(text: str) -> frozenset[str]:
     return frozenset(name for name, pattern in _EVENT_RES.items() if pattern.search(text))
 
 
+# A sentence that tells of leaving for, arriving in or returning from a place tells of a
+# trip: "هدف سفر … چه بود؟" is answered by "به منظور رایزنی … عازم مسکو شده است". Only
+# the told side widens: "کی وارد مسکو شد؟" is not answered by "سفر … به مسکو".
+_TRIP_EVENTS = frozenset({"arrive", "depart", "return"})
+
+
+def told_events(text: str) -> frozenset[str]:
+    """The events a sentence tells of: those it names, and a trip when it names a leg of one."""
+    named = events(text)
+    return named | {"travel"} if named & _TRIP_EVENTS else named
+
+
+def event_match(question: str, text: str) -> float:
+    """Share of the events the question asks about (arrive, sign, open, …) that the text
+    tells of; 1.0 when the question names none."""
+    asked = events(question)
+    return len(asked & told_events(text)) / len(asked) if asked else 1.0
+
+
 # -- the counted thing: "چند نفر" is answered by "300 نفر", not by any number --------------
 _COUNTED_RE = re.compile(
     r"(?<!\w)(?:چند|چندتا|چه (?:تعداد|میزان|مقدار|مبلغ)|چقدر)(?: تا)? (?:(?:از|را|رو) )?(\w+)(?: (\w+))?"

@@ -23,7 +23,7 @@ from bot.answer_kind import (
     asks_outcome,
     carries_asked_fact,
     counts_asked,
-    events,
+    event_match,
     is_planned,
     new_facts,
     predicate_match,
@@ -53,6 +53,37 @@ DECLINE_FEATURES = (
     "best_planned_for_done", "outcome_asked", "best_event_match", "passage_event_match",
     "best_predicate_match", "best_counts_asked",
 )  # fmt: skip
+
+
+# The direction each feature is known to point, +1 (more of it, more likely the answer),
+# -1 (less likely) or 0 (either): the training script fits each weight within its sign.
+# The features overlap (coverage of the sentence, of its passage, its gap to the best,
+# and the local ones), and an unconstrained fit traded them off against each other:
+# "a word of the question that the article lacks" came out as evidence *for* an answer
+# (+0.58 in the decline model), which holds only for PQuAD's paraphrases and sends an
+# unseen question about an absent name to a confident, unrelated sentence.
+RANKER_SIGNS = {
+    "cosine": 1, "cosine_gap": 1, "passage_rank_inv": 1, "passage_score_rel": 1,
+    "coverage_sentence": 1, "coverage_passage": 1, "coverage_article": 1, "coverage_gap": 1,
+    "bigram_overlap": 1, "asked_fact": 1, "asked_fact_count": 1, "restatement": -1,
+    "list_commas": 1, "article_missing_rare": -1, "article_missing_date": -1,
+    "planned_for_done": -1, "event_match": 1, "counts_asked": 1, "predicate_match": 1,
+    "coverage_local": 1, "coverage_local_gap": 1, "cosine_local": 1,
+    **{f"asked_fact_{kind}": 1 for kind in KINDS},
+}  # fmt: skip
+DECLINE_SIGNS = {
+    "best_probability": 1, "best_lead": 1, "best_cosine": 1, "top_coverage": 1,
+    "best_passage_coverage": 1, "best_article_coverage": 1, "missing_rare_weight": -1,
+    "best_asked_fact": 1, "best_sentence_coverage": 1, "best_neighbour_fact": 1,
+    "best_article_missing_rare": -1, "best_article_missing_date": -1,
+    "best_planned_for_done": -1, "best_event_match": 1, "passage_event_match": 1,
+    "best_predicate_match": 1, "best_counts_asked": 1,
+}  # fmt: skip
+
+
+def signs_of(names: tuple[str, ...], signs: dict[str, int]) -> np.ndarray:
+    """The sign constraints of these features, in their order (0: free)."""
+    return np.array([signs.get(name, 0) for name in names], dtype=np.int8)
 
 
 @dataclass(frozen=True)
@@ -149,7 +180,6 @@ def sentence_features(
     q_bigrams = _bigrams(question.text)
     asked = question.kind != OTHER
     done = asks_done(question.text)
-    asked_events = events(question.text)
     facts = [
         carries_asked_fact(question.kind, c.text, question.text) if asked else False
         for c in candidates
@@ -216,7 +246,7 @@ def sentence_features(
             article_rare,
             article_date,
             float(done and is_planned(c.text)),
-            len(asked_events & events(c.text)) / len(asked_events) if asked_events else 1.0,
+            event_match(question.text, c.text),
             counts_asked(question.text, c.text),
             predicate_match(question.text, c.text),
             local[i],
@@ -262,18 +292,12 @@ def decline_features(
             x[best, col["planned_for_done"]],
             float(asks_outcome(question.text)),
             x[best, col["event_match"]],
-            _event_share(question.text, best_c.passage.title + " " + best_c.passage.text),
+            event_match(question.text, best_c.passage.title + " " + best_c.passage.text),
             x[best, col["predicate_match"]],
             x[best, col["counts_asked"]],
         ],
         dtype=np.float32,
     )
-
-
-def _event_share(question: str, text: str) -> float:
-    """Share of the events the question asks about (arrive, sign, open, …) named in the text."""
-    asked = events(question)
-    return len(asked & events(text)) / len(asked) if asked else 1.0
 
 
 class LinearModel:

@@ -313,9 +313,24 @@ def _words(text: str) -> list[str]:
     return [MONTH_VARIANTS.get(w, w) for w in word_tokens(normalize_for_matching(text))]
 
 
+# A unit of time after "چه" or "کدام" asks, like "چه زمانی": "چه ساعتی رسید؟", "در کدام
+# سال". As a content word, on a small archive that never says "ساعت", it weighed like a
+# name the archive lacks and declined the question.
+_ASKING_BEFORE_UNIT = frozenset("چه کدام کدوم".split())
+_ASKED_UNITS = frozenset(
+    f"{unit}{ending}" for unit in "ساعت روز شب هفته ماه سال تاریخ قرن دهه".split()
+    for ending in ("", "ی", "ای")
+)  # fmt: skip
+
+
 def content_words(text: str) -> list[str]:
     """A question's words without stopwords and asking words: what it is about."""
-    return [w for w in _words(text) if not is_stopword(w, question=True)]
+    words = _words(text)
+    return [
+        w for i, w in enumerate(words)
+        if not is_stopword(w, question=True)
+        and not (w in _ASKED_UNITS and i and words[i - 1] in _ASKING_BEFORE_UNIT)
+    ]  # fmt: skip
 
 
 # Function words that never form a compound with their neighbour.

@@ -1,4 +1,4 @@
-"""The answer model's training script: the listwise ranker fit, on made-up features."""
+"""The answer model's training script: the ranker fits, on made-up features."""
 
 import sys
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
-from train_answer_model import fit_listwise, log_odds
+from train_answer_model import fit_linear, fit_listwise, log_odds
 
 
 def test_the_listwise_ranker_learns_which_sentence_of_each_question_is_right():
@@ -33,3 +33,38 @@ def test_a_heavier_question_pulls_the_fit_towards_itself():
     for weight, sign in ((4.0, 1.0), (0.25, -1.0)):
         spec = fit_listwise([(x, agree, weight), (x, disagree, 1.0)], c=1.0)
         assert np.sign(spec["coef"][0]) == sign
+
+
+def _two_correlated_features(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    # feature 1 is feature 0 plus noise, so an unconstrained fit may trade them off and
+    # give feature 1 the wrong sign; the label follows feature 0
+    base = rng.normal(size=2000)
+    x = np.column_stack([base, base + 0.3 * rng.normal(size=2000), rng.normal(size=2000)])
+    y = (base + 0.5 * rng.normal(size=2000) - 0.4 * x[:, 1] + 0.4 * base) > 0
+    return x, y
+
+
+def test_without_signs_the_fit_is_scikit_learns_and_the_bounded_one_agrees_when_free():
+    rng = np.random.default_rng(1)
+    x, y = _two_correlated_features(rng)
+    w = rng.uniform(0.5, 2.0, size=len(y))
+    free = fit_linear(x, y, w, c=1.0)
+    bounded = fit_linear(x, y, w, c=1.0, signs=np.array([0, 0, 1], dtype=np.int8))
+    # feature 2 is noise: its free weight is near zero, so bounding it changes little
+    assert np.allclose(free["coef"][:2], bounded["coef"][:2], atol=0.05)
+    assert abs(free["intercept"] - bounded["intercept"]) < 0.05
+
+
+def test_each_weight_stays_within_its_sign():
+    rng = np.random.default_rng(2)
+    x, y = _two_correlated_features(rng)
+    w = np.ones(len(y))
+    free = fit_linear(x, y, w, c=1.0)
+    assert free["coef"][1] < 0  # the trade-off the constraint is there to stop
+    signed = fit_linear(x, y, w, c=1.0, signs=np.array([1, 1, -1], dtype=np.int8))
+    assert signed["coef"][0] > 0
+    assert signed["coef"][1] >= 0
+    assert signed["coef"][2] <= 0
+    # and it still ranks: the right side of the label has the higher odds
+    odds = log_odds(signed, x)
+    assert odds[y].mean() > odds[~y].mean() + 1.0

@@ -16,6 +16,7 @@ from bot.answer_kind import (
     carries_asked_fact,
     counted_words,
     counts_asked,
+    event_match,
     events,
     is_planned,
     missing_places,
@@ -225,6 +226,25 @@ EVENTS = [
 @pytest.mark.parametrize(("text", "kinds"), EVENTS)
 def test_events(text, kinds):
     assert events(text) == kinds
+
+
+# (question, sentence, the share of the question's events the sentence tells of): a leg
+# of a trip tells of the trip, a trip does not tell of its arrival
+EVENT_MATCHES = [
+    ("هدف سفر وزیر به رم چی بود؟", "وزیر برای رایزنی درباره‌ی بندر عازم رم شد.", 1.0),
+    ("سفرش به رم چند روز طول کشید؟", "وزیر بامداد امروز وارد رم شد.", 1.0),
+    ("سفرش به رم چند روز طول کشید؟", "وزیر پس از سه روز از رم بازگشت.", 1.0),
+    ("وزیر کی وارد رم شد؟", "وزیر سه‌شنبه به رم سفر کرد.", 0.0),
+    ("وزیر کی وارد رم شد؟", "وزیر صبح امروز تهران را به مقصد رم ترک کرد.", 0.0),
+    ("در رم چه سندی امضا شد؟", "دو طرف در رم یک سند امضا کردند.", 1.0),
+    ("در رم چه سندی امضا شد؟", "وزیر در رم با همتایش دیدار کرد.", 0.0),
+    ("وزیر رم کیست؟", "وزیر رم مردی هفتادساله است.", 1.0),
+]
+
+
+@pytest.mark.parametrize(("question", "sentence", "share"), EVENT_MATCHES)
+def test_event_match(question, sentence, share):
+    assert event_match(question, sentence) == share
 
 
 # (question, what it counts): the noun after چند / چه تعداد, with its multiplier

@@ -9,6 +9,7 @@ from index.hazm_parts import Normalizer
 from index.persian import (
     _hazm_normalizer,
     content_stems,
+    content_words,
     fold_characters,
     gold_in_text,
     is_verb_form,
@@ -235,6 +236,22 @@ def test_normalizer_matches_stock_hazm_on_seeds_and_questions(tmp_path):
 )
 def test_chat_asking_words_are_not_content(question, content):
     assert content_stems(question) == content
+
+
+# (question, its content words): a unit of time after چه / کدام asks; elsewhere it is content
+ASKED_UNITS = [
+    ("وزیر صنعت چه ساعتی به استانبول رسید؟", ["وزیر", "صنعت", "استانبول"]),
+    ("قرارداد در چه سالی امضا شد؟", ["قرارداد", "امضا"]),
+    ("قرارداد تو کدوم ماه امضا شد؟", ["قرارداد", "امضا"]),  # chat's کدوم
+    ("جلسه در کدام روز برگزار شد؟", ["جلسه", "برگزار"]),
+    ("سفر چند روز طول کشید؟", ["سفر", "روز", "کشید"]),  # the counted unit stays
+    ("بناهای تاریخی شیراز کدامند؟", ["بناهای", "تاریخی", "شیراز"]),
+]
+
+
+@pytest.mark.parametrize(("question", "content"), ASKED_UNITS)
+def test_a_unit_of_time_after_an_asking_word_is_not_content(question, content):
+    assert content_words(question) == content
 
 
 # (word in matching form, is it a verb form?): chat's and the written forms of hazm's verbs
