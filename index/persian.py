@@ -25,6 +25,7 @@ import os
 import re
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
@@ -270,6 +271,71 @@ def _verb_stems() -> frozenset[str]:
     for line in path.read_text(encoding="utf-8").splitlines():
         stems.update(fold_characters(s).replace("\u200c", "") for s in line.strip().split("#") if s)
     return frozenset(stems)
+
+
+@lru_cache(maxsize=1)
+def lexicon() -> frozenset[str]:
+    """hazm's ~35k words of Persian (words.dat), folded and ZWNJ-free, with their stems.
+
+    Read from the file, not through hazm's `words_list()` (1.7 s of parsing tags and
+    counts for what is 0.2 s here), and only when a question holds a word that the
+    archive never saw."""
+    default_words = Lemmatizer.__init__.__globals__.get("default_words")  # as mi_verb_forms
+    if not default_words or not Path(default_words).is_file():
+        return frozenset()
+    words = {
+        fold_characters(line.split("\t", 1)[0]).replace(ZWNJ, "")
+        for line in Path(default_words).read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    }
+    return frozenset(words | {stem(w) for w in words})
+
+
+# What hazm parts from a word with a ZWNJ, which the matching form glues back:
+# "ارگان‌های", "گرفته‌است", "چرکسی‌ها".
+_GLUED_AFFIXES = ("هایی", "های", "ها", "ای", "ی", "اند", "است", "بودند", "بود", "ان", "ات")
+_LETTERS = "ابپتثجچحخدذرزژسشصضطظعغفقکگلمنوهی"
+
+
+def _one_edit_away(word: str) -> set[str]:
+    """Every word one deletion, transposition, replacement or insertion away."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return (
+        {a + b[1:] for a, b in splits if b}
+        | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+        | {a + c + b[1:] for a, b in splits if b for c in _LETTERS}
+        | {a + c + b for a, b in splits for c in _LETTERS}
+    )
+
+
+def is_unknown_name(word: str, archive_knows: Callable[[str], bool]) -> bool:
+    """A question word (matching form) that is a name the archive has never seen: neither
+    the archive nor hazm's lexicon knows it, its stem, or it less a glued affix; it is no
+    verb form, no two known words glued ("درابتدای", "ومسیحیان"), and not one edit away
+    from a known word (a typo: "ازداج", "تغاریخی"; another spelling: "مکرون"/"ماکرون").
+
+    Written by hand because no offline Persian name recognizer exists here; what is left
+    are names ("لوکاشنکو", "بولسونارو") and a few words neither source has."""
+    words = lexicon()
+
+    def known(w: str) -> bool:
+        return w in words or stem(w) in words or archive_knows(w) or archive_knows(stem(w))
+
+    def known_word(w: str) -> bool:
+        if known(w) or w in QUESTION_WORDS or is_verb_form(w):
+            return True
+        return any(
+            w.endswith(a) and len(w) - len(a) >= 2 and known(w[: -len(a)]) for a in _GLUED_AFFIXES
+        )
+
+    if not words or known_word(word):
+        return False
+    if any(known_word(word[:i]) and known_word(word[i:]) for i in range(1, len(word) - 1)):
+        return False
+    bases = [word] + [
+        word[: -len(a)] for a in _GLUED_AFFIXES if word.endswith(a) and len(word) - len(a) >= 3
+    ]
+    return not any(known(e) for base in bases for e in _one_edit_away(base))
 
 
 @lru_cache(maxsize=20_000)

@@ -185,3 +185,17 @@ def test_a_word_that_frames_the_question_is_not_its_subject(two_legs, question):
 def test_a_person_that_no_article_names_is_declined(two_legs, question):
     answer = two_legs.answer(question)
     assert answer.abstained, answer.text
+
+
+@pytest.mark.parametrize(
+    ("question", "names"),
+    [
+        ("وزیر نفت تو باکو با لوکاشنکو هم دیدار کرد؟", ["لوکاشنکو"]),  # no article names him
+        ("وزیر نفط کی با همتای آذربایجانیش دیدار کرد؟", []),  # a typo of the archive's نفت
+        ("وزیر نفت کی با همتای آذربایجانیش دیدار کرد؟", []),
+    ],
+)
+def test_a_name_the_archive_never_saw(answerer, question, names):
+    assert answerer.unknown_names(question) == names
+    if names:
+        assert answerer.answer(question).abstained
