@@ -139,8 +139,11 @@ _FACTS = {
         rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
     ),
     # whole words only: "امیر" is a post, "امیرعبداللهیان" a name; "گفت وگو" is no speech
+    # a post and the words after it ("وزیر دفاع اندونزی جوانو سودارسونو"), a name set
+    # before its post by a comma ("جوانو سودارسونو، وزیر دفاع"), or a verb of speech
     WHO: re.compile(
-        rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)(?! ?و ?گو)"
+        rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,3}}|(?<!\w)(?:\w+ ){{0,2}}\w+، ?(?:{_POSTS})(?!\w)|"
+        rf"(?<!\w)(?:{_SPEECH})(?!\w)(?! ?و ?گو)"
     ),
     POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,2}}"),
     WHERE: re.compile(rf"(?<!\w)(?:{_PLACES})(?!\w)"),
