@@ -16,8 +16,10 @@ articles, see bench/data/README.md):
 
 Each weight is fitted within the sign its feature is known to have (bot.ranker's
 RANKER_SIGNS and DECLINE_SIGNS; `--unsigned` lifts that). Unconstrained, the features
-that overlap traded off against each other, and "a question word that the article
-lacks" came out as evidence *for* answering (+0.58 in the decline model). Measured in
+that overlap traded off against each other, and "a question word that the chosen
+passage lacks" (`missing_rare_weight`) came out as evidence *for* answering: +0.58 in
+the decline model. Only the pointwise fit takes the signs; `--listwise` (not used)
+is unconstrained. Measured in
 session 8 through `pasokh eval --split held-out` (the sign constraints alone, same
 features): pquad_val 85.6 % either way, wrongly declined 74 either way, unanswerable
 declined 385 against 400 of 966; news_dev 33 against 34 of 40, unanswerable declined 6
@@ -169,6 +171,8 @@ def _fit_bounded(
         loss_and_grad, np.zeros(z.shape[1] + 1), jac=True, method="L-BFGS-B",
         bounds=[*bounds, (None, None)], options={"maxiter": 5000},
     )  # fmt: skip
+    if not fit.success:
+        log.warning("bounded fit did not converge: %s", fit.message)
     return fit.x[:-1], float(fit.x[-1])
 
 

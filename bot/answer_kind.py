@@ -14,7 +14,13 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from index.persian import GREGORIAN_MONTHS, JALALI_MONTHS, MONTH_VARIANTS, normalize_for_matching
+from index.persian import (
+    GREGORIAN_MONTHS,
+    JALALI_MONTHS,
+    MONTH_VARIANTS,
+    is_stopword,
+    normalize_for_matching,
+)
 
 WHEN, HOW_MANY, HOW_LONG, WHO, WHERE, WHY, POST, SIGNED, OTHER = (
     "when", "how_many", "how_long", "who", "where", "why", "post", "signed", "other",
@@ -139,11 +145,10 @@ _FACTS = {
         rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
     ),
     # whole words only: "امیر" is a post, "امیرعبداللهیان" a name; "گفت وگو" is no speech
-    # a post and the words after it ("وزیر دفاع اندونزی جوانو سودارسونو"), a name set
-    # before its post by a comma ("جوانو سودارسونو، وزیر دفاع"), or a verb of speech
+    # a post and the words after it ("وزیر دفاع اندونزی جوانو سودارسونو") or a verb of
+    # speech; a name set before its post by a comma is _NAME_BEFORE_POST below
     WHO: re.compile(
-        rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,3}}|(?<!\w)(?:\w+ ){{0,2}}\w+، ?(?:{_POSTS})(?!\w)|"
-        rf"(?<!\w)(?:{_SPEECH})(?!\w)(?! ?و ?گو)"
+        rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,3}}|(?<!\w)(?:{_SPEECH})(?!\w)(?! ?و ?گو)"
     ),
     POST: re.compile(rf"(?<!\w)(?:{_POSTS})(?!\w)(?:\s\w+){{0,2}}"),
     WHERE: re.compile(rf"(?<!\w)(?:{_PLACES})(?!\w)"),
@@ -161,8 +166,23 @@ def sentence_facts(sentence: str) -> dict[str, frozenset[str]]:
     text = normalize_for_matching(sentence)
     return {
         kind: frozenset(m.group().strip() for m in pattern.finditer(text))
+        | (_names_before_posts(text) if kind == WHO else frozenset())
         for kind, pattern in _FACTS.items()
     }
+
+
+# A name set before its post by a comma: "جوانو سودارسونو، وزیر دفاع اندونزی گفت …".
+# Matched apart from the post pattern so that a lead-in it rejects ("به گزارش ایرنا،
+# وزیر …", "در این دیدار، وزیر …") leaves the post to that pattern.
+_NAME_BEFORE_POST = re.compile(rf"(?<!\w)((?:\w+ ){{0,2}}\w+)، ?(?=(?:{_POSTS})(?!\w))")
+_NOT_NAMES = frozenset("گزارش نقل همچنین سپس اما ولی البته".split())
+
+
+def _names_before_posts(text: str) -> frozenset[str]:
+    return frozenset(
+        m.group(1) for m in _NAME_BEFORE_POST.finditer(text)
+        if not any(is_stopword(w) or w in _NOT_NAMES for w in m.group(1).split())
+    )  # fmt: skip
 
 
 def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
@@ -179,8 +199,9 @@ def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
     )
 
 
-# Country names that are also common words ("مالی" financial, "چک" cheque, "غنا" wealth).
-_AMBIGUOUS_COUNTRIES = frozenset("مالی چک غنا پرو جرسی گینه".split())
+# Country names that are also common words or first names ("مالی" financial, "غنا" wealth,
+# "مالت" malt, "موریس" Maurice).
+_AMBIGUOUS_COUNTRIES = frozenset("مالی غنا پرو جرزی گینه موریس بنین مالت".split())
 
 
 @lru_cache(maxsize=1)

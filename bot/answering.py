@@ -57,11 +57,11 @@ from bot.ranker import (
 )
 from index.dates import date_variants, date_words
 from index.persian import (
-    content_words,
     is_unknown_name,
     is_verb_form,
     matching_tokens,
     stem,
+    subject_words,
 )
 from index.search import KnowledgeBase, Passage
 
@@ -455,7 +455,7 @@ class Answerer:
         n = max(lexical.documents, 1)
         paraphrased = event_words(query)
         weights = {}
-        for word in content_words(query):  # in the matching form already
+        for word in subject_words(query):  # in the matching form already
             token = stem(word)
             if token in weights:
                 continue
@@ -476,13 +476,10 @@ class Answerer:
         questions, one more declined ("وایمیستیم", a chat verb hazm does not know). The
         lexicon costs 0.36 s once per process, and only if a question has such a word."""
         lexical = self.kb.lexical_stats()
-
-        def archive_knows(token: str) -> bool:
-            return lexical.document_frequency(token) > 0
-
         return [
-            word for word in content_words(question)
-            if not archive_knows(stem(word)) and is_unknown_name(word, archive_knows)
+            word for word in subject_words(question)
+            if lexical.document_frequency(stem(word)) == 0
+            and is_unknown_name(word, lexical.knows_any)
         ]  # fmt: skip
 
     def article_tokens(self, article_id: str) -> frozenset[str]:

@@ -40,7 +40,7 @@ def should_decline(model: AnswerModel, features: np.ndarray) -> bool:
 
 def lacks_subject(features: np.ndarray) -> bool:
     """The chosen sentence's article lacks the word that carries most of the question."""
-    return float(features[_ARTICLE_MISSING_RARE]) >= SUBJECT_SHARE
+    return bool(features[_ARTICLE_MISSING_RARE] >= np.float32(SUBJECT_SHARE))  # rows are float32
 
 
 def decline_text(kb: KnowledgeBase, passages: Sequence[Passage] = ()) -> str:

@@ -30,7 +30,7 @@ from bot.answer_kind import (
     question_dates,
 )
 from bot.candidates import Candidate
-from index.persian import content_words, matching_tokens
+from index.persian import matching_tokens, subject_words
 
 MODEL_PATH = Path(__file__).resolve().parent / "models" / "answer_model.json"
 
@@ -59,7 +59,7 @@ DECLINE_FEATURES = (
 # -1 (less likely) or 0 (either): the training script fits each weight within its sign.
 # The features overlap (coverage of the sentence, of its passage, its gap to the best,
 # and the local ones), and an unconstrained fit traded them off against each other:
-# "a word of the question that the article lacks" came out as evidence *for* an answer
+# "a word of the question that the passage lacks" came out as evidence *for* an answer
 # (+0.58 in the decline model), which holds only for PQuAD's paraphrases and sends an
 # unseen question about an absent name to a confident, unrelated sentence.
 RANKER_SIGNS = {
@@ -162,7 +162,7 @@ def local_weights(weights: dict[str, float], sentences: list[frozenset[str]]) ->
 
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
-    words = content_words(text)
+    words = subject_words(text)
     return set(itertools.pairwise(words))
 
 

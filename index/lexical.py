@@ -15,7 +15,7 @@ in df until a merge drops them, as in Lucene.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +108,11 @@ class LexicalStats:
 
     def document_frequency(self, token: str) -> int:
         return sum(p.df(token) for p in self._postings)
+
+    def knows_any(self, tokens: Iterable[str]) -> bool:
+        """Whether any of the tokens is in the index's vocabulary (one pass, no counts)."""
+        vocabs = [p.vocab for p in self._postings]
+        return any(t in v for t in tokens for v in vocabs)
 
 
 class Lexical:

@@ -87,6 +87,10 @@ class MilvusLexicalStats:
     def document_frequency(self, token: str) -> int:
         return self.catalog.document_frequency(token)
 
+    def knows_any(self, tokens: Iterable[str]) -> bool:
+        """Whether any of the tokens is a term of the catalog: one query, not one per token."""
+        return self.catalog.knows_any(tokens)
+
 
 class MilvusKnowledgeBase:
     """Knowledge base on Milvus (dense + BM25) with a SQLite catalog in `index_dir`."""

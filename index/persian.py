@@ -25,7 +25,7 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
@@ -308,18 +308,23 @@ def _one_edit_away(word: str) -> set[str]:
     )
 
 
-def is_unknown_name(word: str, archive_knows: Callable[[str], bool]) -> bool:
+def is_unknown_name(word: str, archive_knows_any: Callable[[Iterable[str]], bool]) -> bool:
     """A question word (matching form) that is a name the archive has never seen: neither
     the archive nor hazm's lexicon knows it, its stem, or it less a glued affix; it is no
-    verb form, no two known words glued ("درابتدای", "ومسیحیان"), and not one edit away
-    from a known word (a typo: "ازداج", "تغاریخی"; another spelling: "مکرون"/"ماکرون").
+    number, no verb form, no two known words glued ("درابتدای", "ومسیحیان"), and not one
+    edit away from a known word (a typo: "ازداج", "تغاریخی"; another spelling: "مکرون"
+    for "ماکرون"). `archive_knows_any(tokens)`: whether the archive holds any of them.
 
     Written by hand because no offline Persian name recognizer exists here; what is left
-    are names ("لوکاشنکو", "بولسونارو") and a few words neither source has."""
+    are names ("لوکاشنکو", "بولسونارو") and a few words neither source has. The one-edit
+    spellings (~1,500 for a word of 8 letters) go to the lexicon as a set and to the
+    archive in one call; a few ms per unknown word."""
     words = lexicon()
+    if not words or any(ch.isdigit() for ch in word):  # numbers are left to dates and counts
+        return False
 
     def known(w: str) -> bool:
-        return w in words or stem(w) in words or archive_knows(w) or archive_knows(stem(w))
+        return w in words or stem(w) in words or archive_knows_any((w, stem(w)))
 
     def known_word(w: str) -> bool:
         if known(w) or w in QUESTION_WORDS or is_verb_form(w):
@@ -328,14 +333,15 @@ def is_unknown_name(word: str, archive_knows: Callable[[str], bool]) -> bool:
             w.endswith(a) and len(w) - len(a) >= 2 and known(w[: -len(a)]) for a in _GLUED_AFFIXES
         )
 
-    if not words or known_word(word):
+    if known_word(word):
         return False
     if any(known_word(word[:i]) and known_word(word[i:]) for i in range(1, len(word) - 1)):
         return False
     bases = [word] + [
         word[: -len(a)] for a in _GLUED_AFFIXES if word.endswith(a) and len(word) - len(a) >= 3
     ]
-    return not any(known(e) for base in bases for e in _one_edit_away(base))
+    spellings = set().union(*(_one_edit_away(base) for base in bases))
+    return not (spellings & words or archive_knows_any(spellings))
 
 
 @lru_cache(maxsize=20_000)
@@ -391,6 +397,14 @@ _ASKED_UNITS = frozenset(
 
 def content_words(text: str) -> list[str]:
     """A question's words without stopwords and asking words: what it is about."""
+    return [w for w in _words(text) if not is_stopword(w, question=True)]
+
+
+def subject_words(text: str) -> list[str]:
+    """The content words less a unit of time that asks (the answer's words weigh these).
+
+    Retrieval (index.rerank, whose fusion learned on `content_stems`) and the follow-up
+    test of bot.conversation keep the plain content words."""
     words = _words(text)
     return [
         w for i, w in enumerate(words)

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.evaluation import split_of
-from index.persian import _words, gold_in_text, is_stopword, stem
+from index.persian import content_words, gold_in_text, stem
 
 ROOT = Path(__file__).resolve().parents[2]
 QUESTIONS = [
@@ -37,9 +37,7 @@ def test_gold_is_in_its_article_and_no_question_is_close_to_a_held_out_one():
     ]
 
     def words(text: str) -> set[str]:
-        # the content words as the decontamination read them (session 6): later rules
-        # that drop more asking words (a unit of time after چه) would move the measure
-        return {stem(w) for w in _words(text) if not is_stopword(w, question=True)}
+        return {stem(w) for w in content_words(text)}
 
     held_words = [words(q["question"]) for q in held]
     for q in QUESTIONS:
