@@ -18,8 +18,6 @@ from index.persian import (
     GREGORIAN_MONTHS,
     JALALI_MONTHS,
     MONTH_VARIANTS,
-    ZWNJ,
-    fold_characters,
     is_stopword,
     normalize_for_matching,
 )
@@ -216,7 +214,7 @@ def _named_place_re() -> re.Pattern[str]:
     from babel import Locale
 
     countries = {
-        _country_matching_form(name)
+        normalize_for_matching(name)
         for code, name in Locale("fa").territories.items()
         if len(code) == 2 and code.isalpha()  # countries, not regions ("جهان", "اروپا")
     }
@@ -224,14 +222,6 @@ def _named_place_re() -> re.Pattern[str]:
         n for n in countries if " " not in n and len(n) >= 3 and n not in _AMBIGUOUS_COUNTRIES
     }
     return re.compile(rf"(?<!\w)(?:{'|'.join(sorted(names, key=len, reverse=True))})(?!\w)")
-
-
-def _country_matching_form(name: str) -> str:
-    """normalize_for_matching's form of a country's name: folding gives it for one word
-    (a hundredth of the time: hazm's normalizer took 0.1 s of a one-shot question), hazm
-    for the few it glues ("ایالات متحده" → "ایالاتمتحده")."""
-    folded = fold_characters(name).replace(ZWNJ, "").lower()
-    return normalize_for_matching(name) if " " in folded else folded
 
 
 def named_places(text: str) -> frozenset[str]:

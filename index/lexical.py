@@ -109,10 +109,10 @@ class LexicalStats:
     def document_frequency(self, token: str) -> int:
         return sum(p.df(token) for p in self._postings)
 
-    def knows_any(self, tokens: Iterable[str]) -> bool:
-        """Whether any of the tokens is in the index's vocabulary (one pass, no counts)."""
+    def known_of(self, tokens: Iterable[str]) -> frozenset[str]:
+        """The tokens that are in the index's vocabulary (one pass, no counts)."""
         vocabs = [p.vocab for p in self._postings]
-        return any(t in v for t in tokens for v in vocabs)
+        return frozenset(t for t in tokens if any(t in v for v in vocabs))
 
 
 class Lexical:

@@ -140,19 +140,18 @@ class Catalog:
             row = db.execute("SELECT df FROM terms WHERE token = ?", (token,)).fetchone()
         return int(row[0]) if row else 0
 
-    def knows_any(self, tokens: Iterable[str]) -> bool:
-        """Whether any token is a term of the index, in one connection (bot.answering asks
+    def known_of(self, tokens: Iterable[str]) -> frozenset[str]:
+        """The tokens that are terms of the index, in one connection (bot.answering asks
         about a thousand spellings of one unknown word)."""
         tokens = list(dict.fromkeys(tokens))
+        found: set[str] = set()
         with self.connect() as db:
             for start in range(0, len(tokens), 500):  # under SQLite's variable limit
                 batch = tokens[start : start + 500]
                 marks = ",".join("?" * len(batch))
-                if db.execute(
-                    f"SELECT 1 FROM terms WHERE token IN ({marks}) LIMIT 1", batch
-                ).fetchone():
-                    return True
-        return False
+                rows = db.execute(f"SELECT token FROM terms WHERE token IN ({marks})", batch)
+                found.update(token for (token,) in rows)
+        return frozenset(found)
 
     def counts(self) -> tuple[int, int]:
         with self.connect() as db:

@@ -87,9 +87,9 @@ class MilvusLexicalStats:
     def document_frequency(self, token: str) -> int:
         return self.catalog.document_frequency(token)
 
-    def knows_any(self, tokens: Iterable[str]) -> bool:
-        """Whether any of the tokens is a term of the catalog: one query, not one per token."""
-        return self.catalog.knows_any(tokens)
+    def known_of(self, tokens: Iterable[str]) -> frozenset[str]:
+        """The tokens that are terms of the catalog: one connection, not one per token."""
+        return self.catalog.known_of(tokens)
 
 
 class MilvusKnowledgeBase:

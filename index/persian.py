@@ -290,8 +290,8 @@ def lexicon(cache_dir: Path | None = None) -> frozenset[str]:
     """hazm's ~35k words of Persian (words.dat), folded and ZWNJ-free, with their stems.
 
     Read from the file, not through hazm's `words_list()` (1.7 s of parsing tags and
-    counts), once per hazm install (0.36 s), then from the cache folder (~0.05 s), and
-    only when a question holds a word that the archive never saw."""
+    counts), once per hazm install (0.48 s measured), then from the cache folder (13 ms),
+    and only when a question holds a word that the archive never saw."""
     default_words = Lemmatizer.__init__.__globals__.get("default_words")  # as mi_verb_forms
     if not default_words or not Path(default_words).is_file():
         return frozenset()
@@ -324,23 +324,28 @@ def _one_edit_away(word: str) -> set[str]:
     )
 
 
-def is_unknown_name(word: str, archive_knows_any: Callable[[Iterable[str]], bool]) -> bool:
+def is_unknown_name(word: str, archive_known_of: Callable[[Iterable[str]], frozenset[str]]) -> bool:
     """A question word (matching form) that is a name the archive has never seen: neither
     the archive nor hazm's lexicon knows it, its stem, or it less a glued affix; it is no
     number, no verb form, no two known words glued ("درابتدای", "ومسیحیان"), and not one
     edit away from a known word (a typo: "ازداج", "تغاریخی"; another spelling: "مکرون"
-    for "ماکرون"). `archive_knows_any(tokens)`: whether the archive holds any of them.
+    for "ماکرون"). `archive_known_of(tokens)`: those of the tokens the archive holds.
 
     Written by hand because no offline Persian name recognizer exists here; what is left
-    are names ("لوکاشنکو", "بولسونارو") and a few words neither source has. The one-edit
-    spellings (~1,500 for a word of 8 letters) go to the lexicon as a set and to the
-    archive in one call; a few ms per unknown word."""
+    are names ("لوکاشنکو", "بولسونارو") and a few words neither source has. The archive
+    is asked twice, each time about every spelling at once: the word's pieces, then its
+    one-edit spellings (~1,500 for a word of 8 letters)."""
     words = lexicon()
     if not words or any(ch.isdigit() for ch in word):  # numbers are left to dates and counts
         return False
+    halves = [w for i in range(1, len(word) - 1) for w in (word[:i], word[i:])]
+    pieces = {word, *halves}
+    pieces |= {p[: -len(a)] for p in set(pieces) for a in _GLUED_AFFIXES if p.endswith(a)}
+    pieces |= {stem(p) for p in pieces}
+    archive = archive_known_of(pieces)
 
     def known(w: str) -> bool:
-        return w in words or stem(w) in words or archive_knows_any((w, stem(w)))
+        return any(v in words or v in archive for v in (w, stem(w)))
 
     def known_word(w: str) -> bool:
         if known(w) or w in QUESTION_WORDS or is_verb_form(w):
@@ -357,7 +362,7 @@ def is_unknown_name(word: str, archive_knows_any: Callable[[Iterable[str]], bool
         word[: -len(a)] for a in _GLUED_AFFIXES if word.endswith(a) and len(word) - len(a) >= 3
     ]
     spellings = set().union(*(_one_edit_away(base) for base in bases))
-    return not (spellings & words or archive_knows_any(spellings))
+    return not (spellings & words or archive_known_of(spellings))
 
 
 @lru_cache(maxsize=20_000)
