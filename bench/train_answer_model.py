@@ -48,7 +48,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bot.answering import Answerer
-from bot.candidates import candidate_passages, sentence_candidates
 from bot.evaluation import is_answerable, select_split
 from bot.ranker import (
     DECLINE_FEATURES,
@@ -110,9 +109,7 @@ def collect(answerer: Answerer, questions: list[dict], weight: float) -> list[di
         question = answerer.read_question(q["question"], passages)
         if not question.weights:
             continue
-        candidates = sentence_candidates(
-            answerer.kb, candidate_passages(passages), answerer.vectors
-        )
+        candidates = answerer.candidates(q["question"], passages)
         if not candidates:
             continue
         x = sentence_features(question, candidates, answerer.article_tokens)

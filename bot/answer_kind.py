@@ -121,12 +121,15 @@ _NAMED_PLACES = (  # the names of places, not the words for kinds of place
 )
 _PLACES = _PLACES + _NAMED_PLACES
 _REASONS = (
-    r"برای|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
+    r"برای(?!\s\w+\s?بار(?!\w))|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
     r"به سبب|در پی|بهمنظور|درخصوص|در خصوص|درباره|پیرامون|جهت|تا"
 )
 _SIGNED = (
     r"توافق\w*|تفاهمنامه\w*|قرارداد\w*|سند|اسناد|موافقتنامه\w*|یادداشت تفاهم|بیانیه\w*|امضا\w*|"
     r"معاهده\w*|پروتکل\w*|پیمان\w*"
+)
+_ORDINAL = (
+    rf"(?<!\w)(?:نخستین|اولین|سومین|سوم|(?:{_NUMBER_WORDS})(?:مین|م)|\d+\s?(?:مین|ام|م))(?!\w)"
 )
 _FACTS = {
     WHEN: re.compile(
@@ -139,7 +142,7 @@ _FACTS = {
     HOW_MANY: re.compile(
         rf"(?<!\w)(?:{_NUMBER})(?:\s(?:درصد|برابر|هزار|میلیون|میلیارد|تن|نفر|دلار|ریال|تومان|یورو))*(?!\w)"
         rf"(?!\s(?:{_MONTHS})(?!\w))|"
-        rf"(?<!\w)(?:نخستین|اولین|سومین|سوم|(?:{_NUMBER_WORDS})(?:مین|م)|\d+\s?(?:مین|ام|م))(?!\w)"
+        rf"{_ORDINAL}"
     ),
     HOW_LONG: re.compile(
         rf"(?<!\w)(?:{_NUMBER}|چند)\s(?:{_UNITS})(?!\w)|(?<!\w)(?:مدت|طول|طی)(?!\w)"
@@ -194,9 +197,44 @@ def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
     if kind == OTHER:
         return frozenset()
     asked = set(normalize_for_matching(question).split()) | _FILLERS
+    facts = sentence_facts(sentence)[kind]
+    if kind == HOW_MANY and asks_ordinal(question):
+        facts = frozenset(f for f in facts if _ORDINAL_RE.fullmatch(f))
+    elif kind == WHO and asks_with_whom(question):
+        facts = facts | met_with(sentence)
+    return frozenset(f for f in facts if any(w not in asked for w in f.split()))
+
+
+# "چندمین بار؟" asks for an ordinal ("چهارمین سفر"), not any number in the sentence
+# ("۳.۵ برابر"); "با کی دیدار کرد؟" asks for whom he met: "با لاوروف دیدار کرد" names
+# him without a post or a verb of speech.
+_ORDINAL_RE = re.compile(_ORDINAL)
+_ASKS_ORDINAL_RE = re.compile(r"(?<!\w)چندم(?:ین)?(?!\w)")
+_ASKS_WITH_WHOM_RE = re.compile(
+    r"(?<!\w)با (?:کی|کیا|چه کسی|چه کسانی|چه شخصی|چه اشخاصی|چه مقامی|چه مقاماتی|کدام مقام\w*)(?!\w)"
+)
+_MEETING = r"دیدار|ملاقات|گفتگو|گفت و گو|گفتوگو|مذاکره|رایزنی|تماس|صحبت"
+_MET_WITH_RE = re.compile(rf"(?<!\w)با ((?:\w+ ){{0,5}}?\w+) (?:{_MEETING})(?!\w)")
+
+
+@lru_cache(maxsize=4096)
+def asks_ordinal(question: str) -> bool:
+    return bool(_ASKS_ORDINAL_RE.search(normalize_for_matching(question)))
+
+
+@lru_cache(maxsize=4096)
+def asks_with_whom(question: str) -> bool:
+    return bool(_ASKS_WITH_WHOM_RE.search(normalize_for_matching(question)))
+
+
+@lru_cache(maxsize=50_000)
+def met_with(sentence: str) -> frozenset[str]:
+    """Whom the sentence says someone met or spoke with: "با لاوروف دیدار کرد"."""
+    text = normalize_for_matching(sentence)
     return frozenset(
-        f for f in sentence_facts(sentence)[kind] if any(w not in asked for w in f.split())
-    )
+        m.group(1) for m in _MET_WITH_RE.finditer(text)
+        if not all(is_stopword(w) for w in m.group(1).split())
+    )  # fmt: skip
 
 
 # Country names that are also common words or first names ("مالی" financial, "غنا" wealth,

@@ -111,6 +111,26 @@ def test_dates_and_digits_in_either_form(answerer, question, gold):
     assert gold_in_text([[gold]], answer.text), answer.text
 
 
+# A regression guard written in session 9, not a score: chat rewordings of seed questions
+# whose first choice only restated the question ("… سفر وزیر خارجه ایران به مسکو …") and
+# was declined, whose answer was in a passage not read, or whose sentence held whom he
+# met without a post.
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("وزیر خارجه چه زمانی وارد مسکو شد؟", "هشتم فروردین"),  # the event, looked at again
+        ("وزیر خارجه کی رسید مسکو؟", "هشتم فروردین"),
+        ("وزیر خارجه ایران با کی دیدار کرد؟", "لاوروف"),  # whom, named without a post
+        # the list is in the sixth passage of the article dated اسفند, read since
+        ("هیئت همراه وزیر خارجه تو سفر اسفند کیا بودن؟", "خطیب زاده"),
+    ],
+)
+def test_seed_rewordings_get_the_sentence_with_the_asked_fact(answerer, question, gold):
+    answer = answerer.answer(question)
+    assert not answer.abstained, answer.text
+    assert gold_in_text([[gold]], answer.text), answer.text
+
+
 def test_date_in_the_other_calendar_is_not_a_missing_word(answerer):
     # The article says "هشتم فروردین"; 28 March is the same day.
     answer = answerer.answer("امیرعبداللهیان در ۲۸ مارس کجا بود؟")
