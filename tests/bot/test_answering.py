@@ -123,12 +123,20 @@ def test_dates_and_digits_in_either_form(answerer, question, gold):
         ("وزیر خارجه ایران با کی دیدار کرد؟", "لاوروف"),  # whom, named without a post
         # the list is in the sixth passage of the article dated اسفند, read since
         ("هیئت همراه وزیر خارجه تو سفر اسفند کیا بودن؟", "خطیب زاده"),
+        # "بود که … می‌رفت" asks about a trip made: the announcement of it does not answer
+        ("امیرعبداللهیان چندمین بار بود که به مسکو میرفت؟", "چهارمین"),
     ],
 )
 def test_seed_rewordings_get_the_sentence_with_the_asked_fact(answerer, question, gold):
     answer = answerer.answer(question)
     assert not answer.abstained, answer.text
     assert gold_in_text([[gold]], answer.text), answer.text
+
+
+def test_how_long_a_trip_lasted_is_declined_when_no_article_says(answerer):
+    # "طول کشید" asks about a trip made; the announcement "… از سفر … خبر داده بود"
+    # names the trip and no length of it
+    assert answerer.answer("سفر وزیر خارجه به مسکو چند روز طول کشید؟").abstained
 
 
 def test_date_in_the_other_calendar_is_not_a_missing_word(answerer):
