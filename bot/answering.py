@@ -34,6 +34,7 @@ from cachetools import LRUCache
 
 from bot.answer_kind import (
     OTHER,
+    WHO,
     carries_asked_fact,
     event_words,
     events,
@@ -81,6 +82,9 @@ LIST_ANSWER_MAX_CHARS = 600
 # pquad_val and news_dev questions, none of them a hit or a miss (session 4, priors
 # 0 / 1 / 2 / 4 over the training script's candidates): the seed trips are what it is for.
 DATE_PENALTY = 2.0
+# A sentence whose subject is a pronoun ("وی بر این باور است که …") names its person in
+# the sentence before: asked "چه کسی بر این باور است …؟", that sentence is the answer too.
+_POINTS_BACK_RE = re.compile(r"^\s*(?:(?:همچنین|سپس|اما|ولی|البته|بعدها)\s+)?(?:وی|او|ایشان)\s")
 _LIST_QUESTION_RE = re.compile(
     r"چه کسانی|چه افرادی|کدام افراد|چه کسی‌ها|اسامی|نام (?:افراد|اعضا)|همراهان|فهرست|"
     r"اعضای|چه کشورهایی|کدام کشورها|چه موضوعاتی|کدام موضوعات|چه مسائلی|کیا"
@@ -430,6 +434,15 @@ class Answerer:
         article = self.kb.article(best.passage.article_id)
         if article is None:
             return best
+        if q.kind == WHO and _POINTS_BACK_RE.match(best.text):
+            before = [
+                c for c in candidates
+                if c.passage.article_id == best.passage.article_id
+                and c.article_end <= best.article_start
+                and not article.text[c.article_end : best.article_start].strip()
+            ]  # fmt: skip
+            if before and best.article_end - before[0].article_start <= limit:
+                return self._joined(best, before[0], article.text)
         own = coverage_of(q.weights, text_tokens(best.text))
         has_fact = carries_asked_fact(q.kind, best.text, q.text)
         begin, end = best.article_start, best.article_end
@@ -450,11 +463,18 @@ class Answerer:
             gain = coverage_of(q.weights, text_tokens(text)) - own
             if not (close or completes or (other.score >= best.score - 2.0 and gain >= 0.25)):
                 continue
-            offset = new_begin - best.passage.start
-            joined = copy.copy(best)
-            joined.start, joined.end, joined.text = offset, offset + len(text), text
-            return joined
+            return self._joined(best, other, article.text)
         return best
+
+    @staticmethod
+    def _joined(best: Candidate, other: Candidate, article_text: str) -> Candidate:
+        """The best sentence with an adjacent one, as one candidate of the best's passage."""
+        begin = min(best.article_start, other.article_start)
+        text = article_text[begin : max(best.article_end, other.article_end)]
+        offset = begin - best.passage.start
+        joined = copy.copy(best)
+        joined.start, joined.end, joined.text = offset, offset + len(text), text
+        return joined
 
     def _urls(self, passages: list[Passage]) -> dict[str, str]:
         """Each passage's article URL, from the catalog (ArticleInfo.url)."""

@@ -325,3 +325,45 @@ def test_a_long_sentence_is_cut_around_the_question_keeping_what_follows(
     short = _shorten(sentence, q, ANSWER_MAX_CHARS)
     assert len(short) <= ANSWER_MAX_CHARS
     assert gold_in_text([[fact]], short), short
+
+
+# -- a pronoun's person, on an article written for it -------------------------------------
+BELIEF = {
+    "id": "orientalism",
+    "title": "کتاب شرق‌شناسی و پیامدهای استعمار",
+    "source": "خبرگزاری نمونه",
+    "date": "1402-01-10",
+    "text": (
+        "ادوارد سعید کتاب شرق‌شناسی را در سال ۱۹۷۸ در نیویورک منتشر کرد. "
+        "وی بر این باور است که پیامدهای استعمار در قالب کودتا و جنگ داخلی تا امروز ادامه دارد. "
+        "این کتاب تاکنون به بیش از سی زبان ترجمه شده است."
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def belief_answerer(tmp_path_factory, embedder):
+    import json
+
+    from index.readers import read_paths
+    from index.search import KnowledgeBase
+    from index.store import update_index
+
+    folder = tmp_path_factory.mktemp("belief")
+    path = folder / "articles.jsonl"
+    path.write_text(
+        "\n".join(json.dumps(a, ensure_ascii=False) for a in [BELIEF, *TWO_TRIPS]),
+        encoding="utf-8",
+    )
+    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
+    return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+def test_a_who_answer_whose_subject_is_a_pronoun_comes_with_the_sentence_naming_him(
+    belief_answerer,
+):
+    answer = belief_answerer.answer(
+        "چه کسی بر این باور است که پیامدهای استعمار تا امروز ادامه دارد؟"
+    )
+    assert not answer.abstained, answer.text
+    assert "ادوارد سعید" in answer.text and "بر این باور" in answer.text, answer.text
