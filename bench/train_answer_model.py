@@ -26,7 +26,7 @@ declined 385 against 400 of 966; news_dev 33 against 34 of 40, unanswerable decl
 against 5 of 13.
 
 The dev seed questions and the extra seed questions are not used. Features are
-computed once per run: 121–132 s measured on 2 cores for the whole train split
+computed once per run: 121–154 s measured on 2 cores for the whole train split
 (4,079 pquad and 200 news questions), nearly all of it searching; the two fits take
 seconds. Prints the training split's figures;
 held-out figures come from `pasokh eval --split held-out`.

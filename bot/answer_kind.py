@@ -121,7 +121,7 @@ _NAMED_PLACES = (  # the names of places, not the words for kinds of place
 )
 _PLACES = _PLACES + _NAMED_PLACES
 _REASONS = (
-    r"برای(?!\s\w+\s?بار(?!\w))|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
+    r"برای(?!\s(?:(?:\w+مین|اولین|نخستین)\s?بار|بار(?:ها|\s(?:نخست|اول|\w+م)))(?!\w))|به منظور|با هدف|هدف|به دلیل|به علت|زیرا|چون|چرا که|به خاطر|در راستای|با توجه به|"
     r"به سبب|در پی|بهمنظور|درخصوص|در خصوص|درباره|پیرامون|جهت|تا"
 )
 _SIGNED = (
@@ -209,12 +209,14 @@ def new_facts(kind: str, sentence: str, question: str) -> frozenset[str]:
 # ("۳.۵ برابر"); "با کی دیدار کرد؟" asks for whom he met: "با لاوروف دیدار کرد" names
 # him without a post or a verb of speech.
 _ORDINAL_RE = re.compile(_ORDINAL)
-_ASKS_ORDINAL_RE = re.compile(r"(?<!\w)چندم(?:ین)?(?!\w)")
+_ASKS_ORDINAL_RE = re.compile(r"(?<!\w)چندم(?:ین)?(?:بار)?(?!\w)")  # "چندمین‌بار" too
 _ASKS_WITH_WHOM_RE = re.compile(
-    r"(?<!\w)با (?:کی|کیا|چه کسی|چه کسانی|چه شخصی|چه اشخاصی|چه مقامی|چه مقاماتی|کدام مقام\w*)(?!\w)"
+    r"(?<!\w)با (?:کی|کیا|چه کسی|چه کسانی|چه شخصی|چه اشخاصی|چه مقامی|چه مقاماتی|(?:کدام|کدوم) مقام\w*)(?!\w)"
 )
 _MEETING = r"دیدار|ملاقات|گفتگو|گفت و گو|گفتوگو|مذاکره|رایزنی|تماس|صحبت"
-_MET_WITH_RE = re.compile(rf"(?<!\w)با ((?:\w+ ){{0,5}}?\w+) (?:{_MEETING})(?!\w)")
+_MET_WITH_RE = re.compile(rf"(?<!\w)با ((?:(?!با )\w+ ){{0,5}}?\w+) (?:{_MEETING})(?!\w)")
+# "با توجه به …", "با هدف …", "با حضور …": a manner or a purpose, not whom he met
+_NOT_MET = frozenset("توجه هدف موضوع محوریت حضور عنوان بیان اشاره تاکید استقبال".split())
 
 
 @lru_cache(maxsize=4096)
@@ -233,7 +235,8 @@ def met_with(sentence: str) -> frozenset[str]:
     text = normalize_for_matching(sentence)
     return frozenset(
         m.group(1) for m in _MET_WITH_RE.finditer(text)
-        if not all(is_stopword(w) for w in m.group(1).split())
+        if m.group(1).split()[0] not in _NOT_MET
+        and not all(is_stopword(w) for w in m.group(1).split())
     )  # fmt: skip
 
 

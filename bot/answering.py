@@ -301,8 +301,9 @@ class Answerer:
         # A follow-up names its subject only by pointing at it: the words it borrowed
         # from earlier turns steered the search, and its articles were chosen by the turn.
         q, candidates = ranked.question, ranked.candidates
+        looked_again = False
         if not follow_up and should_decline(self.model, ranked.decline_features):
-            ranked = self._event_told(ranked)
+            ranked, looked_again = self._event_told(ranked), True
             if ranked is None:
                 answer.text = decline_text(self.kb, passages)
                 return answer
@@ -314,7 +315,9 @@ class Answerer:
             return answer
         limit = LIST_ANSWER_MAX_CHARS if q.is_list else ANSWER_MAX_CHARS
         chosen = [best]
-        other = None if follow_up else self._second_report(ranked)
+        # a second look's answer stands alone: the sentence the decline model refused
+        # may still score next to it
+        other = None if follow_up or looked_again else self._second_report(ranked)
         if other is not None:
             chosen.append(other)
         chosen = [self._with_neighbour(q, c, candidates, limit // len(chosen)) for c in chosen]
@@ -426,11 +429,13 @@ class Answerer:
     def _with_neighbour(
         self, q: Question, best: Candidate, candidates: list[Candidate], limit: int
     ) -> Candidate:
-        """Join the sentence just before or after the best one, within the length limit,
-        when the ranker scores it nearly as high (model.neighbour_margin, chosen on the
-        training split), when the best one lacks the asked fact and the neighbour adds it
-        (the fact often sits beside the sentence that restates the question), or when
-        the neighbour carries much of the question's weight."""
+        """Join the sentence just before or after the best one, within the length limit:
+        the one before when the question asks who and the best one's subject is a pronoun
+        ("وی بر این باور است …" names its person in the sentence before); else a
+        neighbour the ranker scores nearly as high (model.neighbour_margin, chosen on
+        the training split), one that adds the asked fact the best one lacks (the fact
+        often sits beside the sentence that restates the question), or one that carries
+        much of the question's weight."""
         article = self.kb.article(best.passage.article_id)
         if article is None:
             return best
@@ -441,8 +446,9 @@ class Answerer:
                 and c.article_end <= best.article_start
                 and not article.text[c.article_end : best.article_start].strip()
             ]  # fmt: skip
-            if before and best.article_end - before[0].article_start <= limit:
-                return self._joined(best, before[0], article.text)
+            nearest = max(before, key=lambda c: c.article_start, default=None)
+            if nearest is not None and best.article_end - nearest.article_start <= limit:
+                return self._joined(best, nearest, article.text)
         own = coverage_of(q.weights, text_tokens(best.text))
         has_fact = carries_asked_fact(q.kind, best.text, q.text)
         begin, end = best.article_start, best.article_end

@@ -28,7 +28,7 @@ class Candidate:
     """One sentence of a retrieved passage; `start`/`end` are offsets in the passage text."""
 
     passage: Passage
-    rank: int  # the passage's rank in the search, from 1
+    rank: int  # the passage's place among those read (bot.candidates.candidate_passages), from 1
     position: int  # the sentence's place in its passage, from 0
     start: int
     end: int
@@ -103,7 +103,9 @@ class SentenceVectors:
 def candidate_passages(
     passages: list[Passage], extra_articles: int = 1, favoured: frozenset[str] = frozenset()
 ) -> list[Passage]:
-    """The top passages, and the best passage of the next article that they leave out.
+    """The top passages, the best passage of the next article that they leave out, and
+    the other searched passages of the `favoured` articles (those a question singles out
+    by date), in the search's order.
 
     When the top passages all come from one article, a second report of the same event
     (the other trip's article, another agency's) is otherwise never read: "کی وارد مسکو

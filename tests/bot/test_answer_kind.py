@@ -19,6 +19,7 @@ from bot.answer_kind import (
     event_match,
     events,
     is_planned,
+    met_with,
     missing_places,
     predicate_match,
     question_kind,
@@ -135,12 +136,17 @@ ADDS_VERSUS_RESTATES = [
     ),
     (  # "با کی دیدار کرد؟": whom he met, named without a post
         "وزیر با کی دیدار کرد؟",
-        "وزیر در پکن با وانگ یی دیدار کرد.",
+        "امیرعبداللهیان در پکن با وانگ یی دیدار کرد.",
+        "این دیدار با توجه به پرونده تجارت در پکن برگزار شد.",
+    ),
+    (  # chat's "کدوم مقام"
+        "وزیر تو سفر پکن با کدوم مقام چینی دیدار کرد؟",
+        "امیرعبداللهیان در پکن با وانگ یی دیدار کرد.",
         "این دیدار با توجه به پرونده تجارت در پکن برگزار شد.",
     ),
     (
         "وزیر با چه کسی گفتگو کرد؟",
-        "وزیر با همتای چینی خود گفت و گو کرد.",
+        "امیرعبداللهیان با وانگ یی گفت و گو کرد.",
         "گفتگوی دو طرف دو ساعت طول کشید.",
     ),
     (
@@ -265,6 +271,38 @@ EVENTS = [
 @pytest.mark.parametrize(("text", "kinds"), EVENTS)
 def test_events(text, kinds):
     assert events(text) == kinds
+
+
+# (sentence, whom it says someone met): not a manner ("با توجه به"), a purpose ("با هدف")
+# or a second "با"
+MET_WITH = [
+    ("امیرعبداللهیان با وانگ یی دیدار کرد.", {"وانگ یی"}),
+    ("وزیر با همتای روسی خود سرگئی لاوروف گفت و گو کرد.", {"همتای روسی خود سرگیی لاوروف"}),
+    ("با توجه به اهمیت این دیدار، نشست تمدید شد.", set()),
+    ("وزیر با هدف رایزنی دیدار کرد.", set()),
+    ("وزیر با حضور سفیر با همتای خود دیدار کرد.", {"همتای خود"}),
+]
+
+
+@pytest.mark.parametrize(("sentence", "whom"), MET_WITH)
+def test_met_with(sentence, whom):
+    assert met_with(sentence) == whom
+
+
+# "برای" gives a reason, except before a count of times ("برای سومین بار", "برای بار دوم")
+REASONS = [
+    ("وزیر برای رایزنی به پکن رفت.", True),
+    ("وزیر برای اعتبار بیشتر مذاکرات به پکن رفت.", True),
+    ("وزیر برای سومین بار به پکن رفت.", False),
+    ("وزیر برای چندمین‌بار به پکن رفت.", False),
+    ("وزیر برای بار دوم به پکن رفت.", False),
+]
+
+
+@pytest.mark.parametrize(("sentence", "reason"), REASONS)
+def test_a_count_of_times_is_no_reason(sentence, reason):
+    question = "هدف سفر وزیر به پکن چه بود؟"
+    assert carries_asked_fact(WHY, sentence, question) is reason
 
 
 # (question, sentence, the share of the question's events the sentence tells of): a leg

@@ -122,7 +122,7 @@ def test_dates_and_digits_in_either_form(answerer, question, gold):
         ("وزیر خارجه کی رسید مسکو؟", "هشتم فروردین"),
         ("وزیر خارجه ایران با کی دیدار کرد؟", "لاوروف"),  # whom, named without a post
         # the list is in the sixth passage of the article dated اسفند, read since
-        ("هیئت همراه وزیر خارجه تو سفر اسفند کیا بودن؟", "خطیب زاده"),
+        ("هیئت همراه وزیر خارجه تو سفر اسفند کیا بودن؟", "حقیقیان"),
         # "بود که … می‌رفت" asks about a trip made: the announcement of it does not answer
         ("امیرعبداللهیان چندمین بار بود که به مسکو میرفت؟", "چهارمین"),
     ],
@@ -233,21 +233,23 @@ TWO_TRIPS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def trips_answerer(tmp_path_factory, embedder):
+def answerer_over(folder, embedder, articles: list[dict]) -> Answerer:
+    """An answerer over a fresh index of the articles, written to the folder."""
     import json
 
     from index.readers import read_paths
     from index.search import KnowledgeBase
     from index.store import update_index
 
-    folder = tmp_path_factory.mktemp("trips")
     path = folder / "articles.jsonl"
-    path.write_text(
-        "\n".join(json.dumps(a, ensure_ascii=False) for a in TWO_TRIPS), encoding="utf-8"
-    )
+    path.write_text("\n".join(json.dumps(a, ensure_ascii=False) for a in articles), "utf-8")
     update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
     return Answerer(KnowledgeBase(folder / "index", embedder))
+
+
+@pytest.fixture(scope="module")
+def trips_answerer(tmp_path_factory, embedder):
+    return answerer_over(tmp_path_factory.mktemp("trips"), embedder, TWO_TRIPS)
 
 
 # (question, articles the answer must come from, a string the answer must hold)
@@ -332,7 +334,7 @@ BELIEF = {
     "id": "orientalism",
     "title": "کتاب شرق‌شناسی و پیامدهای استعمار",
     "source": "خبرگزاری نمونه",
-    "date": "1402-01-10",
+    "published": "2023-03-30",
     "text": (
         "ادوارد سعید کتاب شرق‌شناسی را در سال ۱۹۷۸ در نیویورک منتشر کرد. "
         "وی بر این باور است که پیامدهای استعمار در قالب کودتا و جنگ داخلی تا امروز ادامه دارد. "
@@ -343,20 +345,7 @@ BELIEF = {
 
 @pytest.fixture(scope="module")
 def belief_answerer(tmp_path_factory, embedder):
-    import json
-
-    from index.readers import read_paths
-    from index.search import KnowledgeBase
-    from index.store import update_index
-
-    folder = tmp_path_factory.mktemp("belief")
-    path = folder / "articles.jsonl"
-    path.write_text(
-        "\n".join(json.dumps(a, ensure_ascii=False) for a in [BELIEF, *TWO_TRIPS]),
-        encoding="utf-8",
-    )
-    update_index(folder / "index", embedder, read_paths([path]).articles, fresh=True)
-    return Answerer(KnowledgeBase(folder / "index", embedder))
+    return answerer_over(tmp_path_factory.mktemp("belief"), embedder, [BELIEF, *TWO_TRIPS])
 
 
 def test_a_who_answer_whose_subject_is_a_pronoun_comes_with_the_sentence_naming_him(
