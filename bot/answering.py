@@ -267,10 +267,16 @@ class Answerer:
             is_list=bool(_LIST_QUESTION_RE.search(question)),
         )
 
-    def candidates(self, question: str, passages: list[Passage]) -> list[Candidate]:
+    def candidates(
+        self, question: str, passages: list[Passage], dated: dict[str, bool] | None = None
+    ) -> list[Candidate]:
         """Every sentence of the top passages, and of the searched passages of the articles
-        the question singles out by date."""
-        favoured = self._dated_articles(question, passages)
+        the question singles out by date (`dated`: from _dated_by_article, if known)."""
+        if dated is None:
+            dated = self._dated_by_article(question, passages)
+        favoured = frozenset(a for a, is_dated in dated.items() if is_dated)
+        if len(favoured) == len(dated):  # every searched article, or none, dated as asked
+            favoured = frozenset()
         return sentence_candidates(
             self.kb, candidate_passages(passages, favoured=favoured), self.vectors
         )
@@ -278,13 +284,12 @@ class Answerer:
     def rank(self, question: str, passages: list[Passage]) -> Ranked | None:
         """Score every candidate sentence of the top passages; None when there is none."""
         q = self.read_question(question, passages)
-        candidates = self.candidates(question, passages)
+        dated = self._dated_by_article(question, passages)
+        candidates = self.candidates(question, passages, dated)
         if not candidates:
             return None
         x = sentence_features(q, candidates, self.article_tokens)
-        scores = sentence_scores(self.model.ranker, x) - DATE_PENALTY * self._undated(
-            question, candidates
-        )
+        scores = sentence_scores(self.model.ranker, x) - DATE_PENALTY * _undated(candidates, dated)
         for c, s, cos in zip(candidates, scores, x[:, 0], strict=True):
             c.score, c.cosine = float(s), float(cos)
         best = int(np.argmax(scores))
@@ -389,36 +394,19 @@ class Answerer:
             return None
         return other
 
-    def _dated_articles(self, question: str, passages: list[Passage]) -> frozenset[str]:
-        """The articles dated with the month, weekday or year the question names, when
-        only some of the searched ones are: those the question singles out."""
+    def _dated_by_article(self, question: str, passages: list[Passage]) -> dict[str, bool]:
+        """For each searched article, whether its own date holds the month, weekday or
+        year the question names ({} when it names none); read once per question."""
         dates = question_dates(question)
         if not dates:
-            return frozenset()
-        ids = {p.article_id for p in passages}
-        dated = frozenset(a for a in ids if self._article_dated(dates, a))
-        return dated if dated != ids else frozenset()
+            return {}
+        ids = dict.fromkeys(p.article_id for p in passages)
+        return {a: self._article_dated(dates, a) for a in ids}
 
     def _article_dated(self, dates: tuple[str, ...], article_id: str) -> bool:
         article = self.kb.article(article_id)
         own = date_words(article.date if article is not None else "")
         return all(d in own for d in dates)
-
-    def _undated(self, question: str, candidates: list[Candidate]) -> np.ndarray:
-        """1.0 for a sentence whose article is not dated with the month, weekday or year
-        that the question names, when another candidate's article is ("در سفر اسفند"
-        asks about the trip dated اسفند, not the one whose text mentions it in passing)."""
-        dates = question_dates(question)
-        if not dates:
-            return np.zeros(len(candidates))
-        dated = {}
-        for c in candidates:
-            aid = c.passage.article_id
-            if aid not in dated:
-                dated[aid] = self._dated_as_asked(dates, c)
-        if all(dated.values()) or not any(dated.values()):
-            return np.zeros(len(candidates))
-        return np.array([0.0 if dated[c.passage.article_id] else 1.0 for c in candidates])
 
     def _dated_as_asked(self, dates: tuple[str, ...], *chosen: Candidate) -> bool:
         """True when the question names no month, weekday or year, or every chosen
@@ -567,6 +555,16 @@ class Answerer:
             with self._article_tokens_lock:
                 self._article_tokens[key] = tokens
         return tokens
+
+
+def _undated(candidates: list[Candidate], dated: dict[str, bool]) -> np.ndarray:
+    """1.0 for a sentence whose article is not dated with the month, weekday or year
+    that the question names, when another candidate's article is ("در سفر اسفند"
+    asks about the trip dated اسفند, not the one whose text mentions it in passing)."""
+    among = {dated[c.passage.article_id] for c in candidates} if dated else set()
+    if among != {True, False}:
+        return np.zeros(len(candidates))
+    return np.array([0.0 if dated[c.passage.article_id] else 1.0 for c in candidates])
 
 
 def _answer_text(parts: list[AnswerPart]) -> str:
