@@ -45,7 +45,7 @@ from bot.answer_kind import (
 )
 from bot.candidates import Candidate, SentenceVectors, candidate_passages, sentence_candidates
 from bot.conversation import Conversation, Turn, resolve
-from bot.declining import decline_text, should_decline
+from bot.declining import decline_text, should_decline, tells_no_asked_event
 from bot.ranker import (
     SENTENCE_FEATURES,
     AnswerModel,
@@ -75,6 +75,10 @@ if TYPE_CHECKING:
 FRAME_WORDS = frozenset(
     "هدف اهداف دلیل دلایل علت علل منظور انگیزه اسم اسامی نام نتیجه موضوع محور".split()
 )
+# Words that place a thing among others of its kind ("سفر قبلی", "دور بعدی"): the text
+# says which one otherwise ("برای سومین بار", "شهریور سال گذشته"), so they weigh nothing.
+# "سفر قبلی … کی بود؟" on the seeds gave "قبل" 76 % of the question's weight.
+RELATIVE_WORDS = frozenset("قبلی بعدی پیشین اخیر اتی".split())
 ANSWER_MAX_CHARS = 300
 LIST_ANSWER_MAX_CHARS = 600
 # A prior in log-odds against sentences of articles not dated with the month or year the
@@ -314,7 +318,9 @@ class Answerer:
                 return answer
         best = candidates[ranked.best]
         if not follow_up and (
-            missing_places(question, self._article_text(best)) or self.unknown_names(question)
+            tells_no_asked_event(ranked.features)
+            or missing_places(question, self._article_text(best))
+            or self.unknown_names(question)
         ):
             answer.text = decline_text(self.kb, passages)
             return answer
@@ -509,14 +515,15 @@ class Answerer:
         what the question is about, and the text writes it otherwise. And so are the
         words that frame what is asked ("هدف … چی بود؟", "اسم … چیه؟"): the answer says
         "به منظور رایزنی", not "هدف"; on the two seed articles "هدف" held 76 % of the
-        weight and declined the question as one about something else."""
+        weight and declined the question as one about something else. RELATIVE_WORDS
+        ("قبلی", "بعدی") are left out even where the index has them, for the same reason."""
         lexical = self.kb.lexical_stats()
         n = max(lexical.documents, 1)
         paraphrased = event_words(query)
         weights = {}
         for word in subject_words(query):  # in the matching form already
             token = stem(word)
-            if token in weights:
+            if token in weights or word in RELATIVE_WORDS:
                 continue
             df = lexical.document_frequency(token)
             if df == 0 and (word in paraphrased or is_verb_form(word) or word in FRAME_WORDS):

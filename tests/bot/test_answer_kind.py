@@ -8,6 +8,7 @@ from bot.answer_kind import (
     OTHER,
     POST,
     SIGNED,
+    TOPIC,
     WHEN,
     WHERE,
     WHO,
@@ -64,6 +65,13 @@ QUESTION_KINDS = [
     ("دو کشور چه قراردادهایی امضا کردند؟", SIGNED),
     ("تو این سفر چی امضا شد؟", SIGNED),
     ("نام رسمی این بازی‌ها چیست؟", OTHER),
+    # what was discussed or stressed
+    ("دو وزیر درباره چی حرف زدن؟", TOPIC),
+    ("در مورد چه موضوعاتی گفت‌وگو کردند؟", TOPIC),
+    ("سر چی به توافق رسیدن؟", TOPIC),
+    ("رئیس‌جمهور روی چه زمینه‌هایی تاکید کرد؟", TOPIC),
+    ("موضوع مذاکرات دو هیئت چه بود؟", TOPIC),
+    ("چه کسی درباره برجام حرف زد؟", WHO),  # names its topic and asks who
 ]
 
 
@@ -124,6 +132,11 @@ ADDS_VERSUS_RESTATES = [
         "مذاکرات ژنو دوازدهمین دور گفت‌وگوها بود.",
         "دور تازه مذاکرات در ژنو آغاز شد.",
     ),
+    (
+        "دو وزیر درباره چی مذاکره کردن؟",
+        "دو وزیر در مورد همکاری‌های بانکی و ترانزیت کالا مذاکره کردند.",
+        "دو وزیر در ساختمان وزارت خارجه با یکدیگر مذاکره کردند.",
+    ),
     (  # "برای سومین بار" counts a trip; it gives no reason for it
         "هدف سفر وزیر به پکن چه بود؟",
         "وزیر به منظور رایزنی درباره تجارت عازم پکن شد.",
@@ -171,7 +184,8 @@ def test_a_date_the_question_already_names_is_no_new_fact():
 
 
 def test_any_sentence_can_answer_a_question_of_no_particular_kind():
-    assert carries_asked_fact(OTHER, "برجام موضوع گفت‌وگو بود.", "موضوع گفت‌وگو چه بود؟")
+    assert question_kind("برجام چیست؟") == OTHER
+    assert carries_asked_fact(OTHER, "برجام توافق هسته‌ای ایران و شش قدرت است.", "برجام چیست؟")
 
 
 # (question, a sentence that names no person by post, one that does)
@@ -265,6 +279,10 @@ EVENTS = [
     ("وزیران با یکدیگر دیدار و گفت‌وگو کردند", {"meet"}),
     ("دو وزیر درباره چی حرف زدن؟", {"meet"}),
     ("برداشت گندم آغاز شد", set()),
+    # "وارد کرد" imports or inflicts: no arrival
+    ("جنگ به هر دو کشور خسارت وارد کرد", set()),
+    ("ایران سالانه گندم وارد می‌کند", set()),
+    ("هیئت عصر دیروز وارد کشور شد", {"arrive"}),
 ]
 
 
