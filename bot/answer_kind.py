@@ -68,7 +68,7 @@ _ASKS = [
               r"چه شخصی|چه شخصیتی|چه مقاماتی|(?:با|به|از|توسط|برای) کی|کی (?:بود|است|هست|بودند|گفت)|"
               r"(?:نام|اسم) (?:\w+ )?(?:سفیر|وزیر|ریس|رییس|معاون|سخنگو|نماینده|فرمانده|مدیر|دبیر|همسر|پدر|مادر|"
               r"فرزند|رهبر|نخستوزیر|ریسجمهور|مسول|مقام|شخص|فرد|نویسنده|کارگردان|بازیگر|مربی|سرمربی|بازیکن)\w*|"
-              r"(?:کدام|کدوم) (?:مقام|وزیر|مسول|نماینده|معاون|سفیر|ریس|رهبر|فرمانده|سخنگو|همتا)\w*")),
+              r"(?:کدام|کدوم) (?:مقام|وزیر|مسول|نماینده|معاون|سفیر|ریس|رییس|رهبر|فرمانده|سخنگو|همتا)\w*")),
     (WHERE, _re(r"کجا\w*|(?:کدام|کدوم|چه) (?:شهر|کشور|استان|مکان|محل|منطقه|پایتخت|کشورها|ایالت|"
                 r"جزیره|بندر|قاره|روستا|هتل|کاخ|ساختمان)\w*|"
                 r"در چه (?:جایی|مکانی)|کجای")),
@@ -77,9 +77,47 @@ _ASKS = [
 ]  # fmt: skip
 
 
+# "صفری کیه؟", "ال گور که بود؟": a question that is only a name and "who is" asks what the
+# person is, their post ("معاون دیپلماسی اقتصادی"), not a name. One whose subject is a post,
+# a role or a rank ("رئیس‌جمهور برزیل چه کسی است؟", "بلندقامت‌ترین بازیکن تیم کیست؟")
+# asks for a name, as before.
+_WHO_IS_RE = re.compile(
+    r"^(\w+(?: \w+){0,3}) (?:کیست|کیستند|کیه|کی بود|کی است|کی هست|چه کسی است|چه کسی بود|"
+    r"که بود|که است)$"
+)
+_ROLE_WORDS = re.compile(
+    r"(?<!\w)(?:مخترع|موسس|بنیانگذار|طراح|سازنده|کاشف|خالق|قهرمان|برنده|نویسنده|صاحب|مالک|"
+    r"همسر|پدر|مادر|فرزند|پسر|دختر|برادر|خواهر)\w*|\w+(?:ترین|مین)(?!\w)"
+)
+
+
+@lru_cache(maxsize=4096)
+def who_is_subject(question: str) -> str | None:
+    """The name a "who is X?" question asks about ("صفری" in "صفری کیه؟"), in the matching
+    form; None when the question is another, or X is a post or a role ("رئیس‌جمهور برزیل")."""
+    text = re.sub(r"[\s؟?!.]+$", "", normalize_for_matching(question))
+    who_is = _WHO_IS_RE.match(text)
+    if who_is is None:
+        return None
+    subject = who_is.group(1)
+    return None if _ROLE_WORDS.search(subject) or _FACTS[POST].search(subject) else subject
+
+
+def names_post_of(subject: str, sentence: str) -> bool:
+    """The sentence sets a post right after the name ("مهدی صفری معاون دیپلماسی اقتصادی",
+    "لاوروف، وزیر خارجه روسیه"): it says who that person is."""
+    text = normalize_for_matching(sentence)
+    return any(
+        _FACTS[POST].match(text, m.end())
+        for m in re.finditer(rf"(?<!\w){re.escape(subject)}(?!\w)(?:،)? ?", text)
+    )
+
+
 @lru_cache(maxsize=4096)
 def question_kind(question: str) -> str:
     """The one kind of fact the question asks for, or OTHER ("چیست", "چه موضوعی")."""
+    if who_is_subject(question):
+        return POST
     text = normalize_for_matching(question)
     for kind, pattern in _ASKS:
         if pattern.search(text):
@@ -104,6 +142,8 @@ _DAY_PARTS = (
 _POSTS = (
     r"وزیر|وزرای|ریس|روسای|ریاست|سخنگو|سخنگوی|معاون|معاونان|سفیر|سفرای|نماینده|نمایندگان|دبیر|"
     r"دبیرکل|مدیر|مدیرکل|مدیرعامل|فرمانده|رهبر|نخستوزیر|ریسجمهور|ریسجمهوری|پادشاه|شاه|امیر|"
+    # "رئیس جمهور" reads "رییسجمهور" in the matching form (hamza folded, compound glued)
+    r"رییسجمهوری|رییسجمهور|نایبرییس|ولی عهد|سرکنسول|کنسول|کاردار|"
     r"ولیعهد|سلطان|صدراعظم|مشاور|دستیار|همتای|همتا|سرپرست|بنیانگذار|مسول|مسولان|مقام|مقامات|"
     r"استاندار|فرماندار|شهردار|رییس|دادستان|قاضی|ژنرال|سرلشکر|سردار|سرتیپ|دریادار|ایتالله|"
     r"حجتالاسلام|اقای|خانم|دکتر|مهندس|پروفسور|نویسنده|شاعر|بازیگر|کارگردان|خواننده|ورزشکار|"

@@ -22,6 +22,7 @@ from bot.answer_kind import (
     is_planned,
     met_with,
     missing_places,
+    names_post_of,
     predicate_match,
     question_kind,
     question_predicate,
@@ -72,6 +73,12 @@ QUESTION_KINDS = [
     ("رئیس‌جمهور روی چه زمینه‌هایی تاکید کرد؟", TOPIC),
     ("موضوع مذاکرات دو هیئت چه بود؟", TOPIC),
     ("چه کسی درباره برجام حرف زد؟", WHO),  # names its topic and asks who
+    # "who is <name>?" asks for the post; "who is <post or role>?" for a name
+    ("لاوروف کیه؟", POST),
+    ("مهدی صفری کی بود؟", POST),
+    ("رئیس‌جمهور سوئیس کیست؟", WHO),
+    ("سومین دبیرکل سازمان ملل کیست؟", WHO),
+    ("بنیان‌گذار این شرکت چه کسی است؟", WHO),
 ]
 
 
@@ -399,3 +406,29 @@ def test_the_answer_names_the_predicate_in_its_own_form():
     assert predicate_match(q, "او در بدو ورود به مسکو گفت") == 1.0
     assert predicate_match(q, "او تهران را به مقصد مسکو ترک کرد") == 0.0
     assert predicate_match("وزیر خارجه روسیه کیست؟", "هر جمله‌ای") == 1.0
+
+
+# (name, a sentence that sets a post right after it, one that names the person without a post)
+POSTS_AFTER_NAMES = [
+    ("صفری", "مهدی صفری معاون دیپلماسی اقتصادی وزارت خارجه نیز در این سفر حضور داشت.",
+     "صفری در این سفر حضور داشت."),
+    ("لاوروف", "سرگئی لاوروف، وزیر امور خارجه روسیه، از این توافق استقبال کرد.",
+     "گفت‌وگوی لاوروف و همتای ایرانی‌اش دو ساعت طول کشید."),
+    # the post in its folded spelling: "رئیس‌جمهور" is "رییسجمهور" in the matching form
+    ("علیف", "الهام علیف رئیس‌جمهور آذربایجان وارد تهران شد.", "علیف وارد تهران شد."),
+    ("ماکرون", "امانوئل ماکرون رئيس جمهور فرانسه گفت …", "ماکرون گفت …"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "with_post", "without"), POSTS_AFTER_NAMES)
+def test_names_post_of(name, with_post, without):
+    assert names_post_of(name, with_post)
+    assert not names_post_of(name, without)
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    ["رئیس‌جمهور سوئیس گفت", "رئیس جمهور سوئیس گفت", "رييس جمهور سوئیس گفت", "نایب رئیس مجلس گفت"],
+)
+def test_a_post_is_a_fact_in_any_spelling(sentence):
+    assert carries_asked_fact(POST, sentence, "او چه سمتی دارد؟")

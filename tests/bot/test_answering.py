@@ -129,6 +129,8 @@ def test_dates_and_digits_in_either_form(answerer, question, gold):
         ("سفر قبلی امیرعبداللهیان به مسکو کی بود؟", "شهریور"),
         # "درباره چه چیزی" asks the topic: "در مورد برجام", not the dates of earlier talks
         ("وزير خارجه ايران با لاوروف درباره چه چيزي گفتگو ميكند؟", "برجام"),
+        # "who is <name>?", declined for its one word, is answered by the name's post
+        ("صفری کیه؟", "معاون دیپلماسی اقتصادی"),
     ],
 )
 def test_seed_rewordings_get_the_sentence_with_the_asked_fact(answerer, question, gold):
