@@ -81,6 +81,9 @@ FRAME_WORDS = frozenset(
 # says which one otherwise ("برای سومین بار", "شهریور سال گذشته"), so they weigh nothing.
 # "سفر قبلی … کی بود؟" on the seeds gave "قبل" 76 % of the question's weight.
 RELATIVE_WORDS = frozenset("قبلی بعدی پیشین اخیر اتی".split())
+# "هم" ("also") before a word that hazm knows a compound of: "اوکراین هم صحبت شد؟" reads
+# "همصحبت" (an interlocutor), a word no article holds, which then outweighed the rest
+ALSO = "هم"
 ANSWER_MAX_CHARS = 300
 LIST_ANSWER_MAX_CHARS = 600
 # A prior in log-odds against sentences of articles not dated with the month or year the
@@ -546,7 +549,13 @@ class Answerer:
             if token in weights or word in RELATIVE_WORDS:
                 continue
             df = lexical.document_frequency(token)
+            if df == 0 and word.startswith(ALSO) and len(word) > len(ALSO) + 1:
+                word = word[len(ALSO) :]  # "… هم صحبت شد؟": hazm glued "also" to the word
+                token, paraphrased = stem(word), paraphrased | event_words(word)
+                df = lexical.document_frequency(token)
             if df == 0 and (word in paraphrased or is_verb_form(word) or word in FRAME_WORDS):
+                continue
+            if token in weights:
                 continue
             weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights

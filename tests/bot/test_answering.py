@@ -139,6 +139,15 @@ def test_seed_rewordings_get_the_sentence_with_the_asked_fact(answerer, question
     assert gold_in_text([[gold]], answer.text), answer.text
 
 
+def test_also_glued_to_the_next_word_weighs_as_that_word(answerer):
+    # hazm reads "هم صحبت" as the compound "هم‌صحبت" (an interlocutor), which no article
+    # holds: it outweighed the question and declined it
+    question = "تو سفر مسکو درباره اوکراین هم صحبت شد؟"
+    assert not any(token.startswith("هم") for token in answerer._token_weights(question))
+    answer = answerer.answer(question)
+    assert not answer.abstained and "اوکراین" in answer.text, answer.text
+
+
 def test_how_long_a_trip_lasted_is_declined_when_no_article_says(answerer):
     # "طول کشید" asks about a trip made; the announcement "… از سفر … خبر داده بود"
     # names the trip and no length of it
