@@ -62,6 +62,7 @@ from bot.ranker import (
 )
 from index.dates import date_variants, date_words
 from index.persian import (
+    glued_after_also,
     is_unknown_name,
     is_verb_form,
     matching_tokens,
@@ -82,7 +83,8 @@ FRAME_WORDS = frozenset(
 # "سفر قبلی … کی بود؟" on the seeds gave "قبل" 76 % of the question's weight.
 RELATIVE_WORDS = frozenset("قبلی بعدی پیشین اخیر اتی".split())
 # "هم" ("also") before a word that hazm knows a compound of: "اوکراین هم صحبت شد؟" reads
-# "همصحبت" (an interlocutor), a word no article holds, which then outweighed the rest
+# "همصحبت" (an interlocutor), a word no article holds, which then outweighed the rest.
+# Only a "هم" that hazm joined (index.persian.glued_after_also) is taken off: "همدان" stays.
 ALSO = "هم"
 ANSWER_MAX_CHARS = 300
 LIST_ANSWER_MAX_CHARS = 600
@@ -263,7 +265,10 @@ class Answerer:
         weights, coverage = max(
             (
                 (w, coverage_of(w, top_tokens))
-                for w in map(self._token_weights, date_variants(question))
+                for w in (
+                    self._token_weights(variant, glued_after_also(question))
+                    for variant in date_variants(question)
+                )
             ),
             key=lambda pair: pair[1],
         )
@@ -382,7 +387,9 @@ class Answerer:
         if not named:
             return None
         at = max(named, key=lambda i: ranked.candidates[i].score)
-        return dataclasses.replace(ranked, best=at)
+        scores = np.array([c.score for c in ranked.candidates])
+        features = decline_features(ranked.question, ranked.candidates, ranked.features, scores, at)
+        return dataclasses.replace(ranked, best=at, decline_features=features)
 
     def _second_report(self, ranked: Ranked) -> Candidate | None:
         """Another article's sentence, shown beside the best one only when the question
@@ -527,7 +534,9 @@ class Answerer:
         return f"{article.title} {article.text}" if article else candidate.passage.text
 
     # -- word statistics ---------------------------------------------------------------
-    def _token_weights(self, query: str) -> dict[str, float]:
+    def _token_weights(
+        self, query: str, also_glued: frozenset[str] = frozenset()
+    ) -> dict[str, float]:
         """IDF of the question's content stems in the index; unknown words weigh most.
 
         Words of the asked event that the index never saw ("حرف زدن" for a text that
@@ -539,7 +548,10 @@ class Answerer:
         words that frame what is asked ("هدف … چی بود؟", "اسم … چیه؟"): the answer says
         "به منظور رایزنی", not "هدف"; on the two seed articles "هدف" held 76 % of the
         weight and declined the question as one about something else. RELATIVE_WORDS
-        ("قبلی", "بعدی") are left out even where the index has them, for the same reason."""
+        ("قبلی", "بعدی") are left out even where the index has them, for the same reason.
+        `also_glued`: the words hazm joined to a "هم" in the question as typed
+        (index.persian.glued_after_also; `query` is already in the matching form, which
+        no longer shows the join), weighed without that "هم"."""
         lexical = self.kb.lexical_stats()
         n = max(lexical.documents, 1)
         paraphrased = event_words(query)
@@ -549,7 +561,7 @@ class Answerer:
             if token in weights or word in RELATIVE_WORDS:
                 continue
             df = lexical.document_frequency(token)
-            if df == 0 and word.startswith(ALSO) and len(word) > len(ALSO) + 1:
+            if df == 0 and word.startswith(ALSO) and word[len(ALSO) :] in also_glued:
                 word = word[len(ALSO) :]  # "… هم صحبت شد؟": hazm glued "also" to the word
                 token, paraphrased = stem(word), paraphrased | event_words(word)
                 df = lexical.document_frequency(token)

@@ -473,6 +473,14 @@ def matching_tokens(text: str, question: bool = False) -> list[str]:
     return tokens
 
 
+def glued_after_also(text: str) -> frozenset[str]:
+    """The words hazm joined to a "هم" before them (matching form, without it): "صحبت" in
+    "اوکراین هم صحبت شد؟", read as the compound "هم‌صحبت". A word typed whole ("همدان",
+    "همایش") is not among them."""
+    marked = _normalize_keeping_zwnj(text)
+    return frozenset(m.group(1) for m in re.finditer(rf"(?<!\w)هم{ZWNJ}(\w+)", marked))
+
+
 def squash(text: str) -> str:
     """The eval gold-matching form: folded, with punctuation and all whitespace removed."""
     text = fold_characters(text).replace(ZWNJ, "")

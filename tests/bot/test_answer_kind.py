@@ -79,6 +79,14 @@ QUESTION_KINDS = [
     ("رئیس‌جمهور سوئیس کیست؟", WHO),
     ("سومین دبیرکل سازمان ملل کیست؟", WHO),
     ("بنیان‌گذار این شرکت چه کسی است؟", WHO),
+    ("دکتر صفری کیه؟", POST),  # a title is no post
+    ("رامین کیه؟", POST),  # a name that ends as an ordinal does
+    ("سفر قبلی امیرعبداللهیان کی بود؟", WHEN),  # an event's کی بود asks when
+    ("جلسه بعدی کی است؟", WHEN),
+    ("او کیست؟", WHO),  # a pronoun is no name
+    # "رو" is chat's را, and "چه کسی" asks who, wherever it stands
+    ("قرارداد رو چه کسی امضا کرد؟", WHO),
+    ("درباره چه کسی صحبت کرد؟", WHO),
 ]
 
 
@@ -290,6 +298,7 @@ EVENTS = [
     ("جنگ به هر دو کشور خسارت وارد کرد", set()),
     ("ایران سالانه گندم وارد می‌کند", set()),
     ("هیئت عصر دیروز وارد کشور شد", {"arrive"}),
+    ("هیئت دیروز وارد کردستان شد", {"arrive"}),  # a word that begins as "کرد" is no verb
 ]
 
 
@@ -417,6 +426,8 @@ POSTS_AFTER_NAMES = [
     # the post in its folded spelling: "رئیس‌جمهور" is "رییسجمهور" in the matching form
     ("علیف", "الهام علیف رئیس‌جمهور آذربایجان وارد تهران شد.", "علیف وارد تهران شد."),
     ("ماکرون", "امانوئل ماکرون رئيس جمهور فرانسه گفت …", "ماکرون گفت …"),
+    # the post after the name is the object, someone else's
+    ("لاوروف", "لاوروف، وزیر خارجه روسیه، گفت …", "لاوروف همتای ایرانی خود را پذیرفت."),
 ]  # fmt: skip
 
 
