@@ -10,6 +10,7 @@ from index.persian import (
     _hazm_normalizer,
     content_stems,
     fold_characters,
+    glued_after_also,
     gold_in_text,
     is_unknown_name,
     is_verb_form,
@@ -301,3 +302,15 @@ UNKNOWN_NAMES = [
 @pytest.mark.parametrize(("word", "name"), UNKNOWN_NAMES)
 def test_is_unknown_name(word, name):
     assert is_unknown_name(word, ARCHIVE.intersection) is name
+
+
+@pytest.mark.parametrize(
+    ("question", "glued"),
+    [
+        ("تو سفر مسکو درباره اوکراین هم صحبت شد؟", {"صحبت"}),
+        ("سفر وزیر به همدان کی بود؟", set()),  # typed whole: no "also"
+        ("همایش کی برگزار شد؟", set()),
+    ],
+)
+def test_glued_after_also(question, glued):
+    assert glued_after_also(question) == glued
