@@ -57,7 +57,8 @@ _ASKS = [
                r"(?!(?: \w+)? (?:بود|بودن|بودند|است|هست|هستن|هستند|گفت|میگه|گفته)(?!\w))(?= \w+)")),
     # what was discussed or stressed: "درباره چی حرف زدن؟", "سر چی به توافق رسیدن؟", "روی چه
     # زمینه‌هایی تاکید کرد؟"; answered by "درباره برجام گفت‌وگو کردند", not by the meeting alone
-    # not "… رو چه کسی امضا کرد؟" (رو is را) nor "درباره چه کسی …": the words after چه say
+    # not "… رو چه کسی امضا کرد؟" (رو is را) nor "درباره چه کسی …": only the words named
+    # after چه ask for a topic
     (TOPIC, _re(r"(?:درباره|در باره|در مورد|در خصوص|درخصوص|پیرامون|راجع به|بر سر|سر|روی) "
                 r"(?:چی|چه چیزی|چه چیزهایی|چه چیز|چه موضوعی|چه موضوعاتی|چه مسایلی|چه مسالهای|"
                 r"(?:کدام|کدوم) (?:موضوع|موضوعات|مساله|مسایل)\w*)|"
@@ -78,10 +79,10 @@ _ASKS = [
 ]  # fmt: skip
 
 
-# "صفری کیه؟", "ال گور که بود؟": a question that is only a name and "who is" asks what the
+# "صفری کیه؟", "لاوروف که بود؟": a question that is only a name and "who is" asks what the
 # person is, their post ("معاون دیپلماسی اقتصادی"), not a name. One whose subject is a post,
-# a role or a rank ("رئیس‌جمهور برزیل چه کسی است؟", "بلندقامت‌ترین بازیکن تیم کیست؟")
-# asks for a name, as before.
+# a role or a rank ("رئیس‌جمهور سوئیس کیست؟", "سومین دبیرکل سازمان ملل کیست؟") asks for a
+# name, as before.
 _WHO_IS_RE = re.compile(
     r"^(\w+(?: \w+){0,3}) (?:کیست|کیستند|کیه|کی بود|کی است|کی هست|چه کسی است|چه کسی بود|"
     r"که بود|که است)$"
@@ -102,8 +103,9 @@ _HONORIFICS = frozenset("اقای اقا خانم دکتر مهندس سید ح�
 
 @lru_cache(maxsize=4096)
 def who_is_subject(question: str) -> str | None:
-    """The name a "who is X?" question asks about ("صفری" in "صفری کیه؟"), in the matching
-    form; None when the question is another, or X is a post or a role ("رئیس‌جمهور برزیل")."""
+    """The name a "who is X?" question asks about ("صفری" in "دکتر صفری کیه؟"), in the
+    matching form and without a title; None when the question is another, or X is a post,
+    a role, a rank, a pronoun or an event ("رئیس‌جمهور سوئیس", "او", "سفر قبلی")."""
     text = re.sub(r"[\s؟?!.]+$", "", normalize_for_matching(question))
     who_is = _WHO_IS_RE.match(text)
     if who_is is None:
