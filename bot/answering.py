@@ -262,13 +262,11 @@ class Answerer:
     def read_question(self, question: str, passages: list[Passage]) -> Question:
         """The question's kind, vector and word weights (in the date spelling the text uses)."""
         top_tokens = frozenset().union(*(passage_tokens(p) for p in passages[:3]))
+        also_glued = glued_after_also(question)  # read once, from the question as typed
         weights, coverage = max(
             (
                 (w, coverage_of(w, top_tokens))
-                for w in (
-                    self._token_weights(variant, glued_after_also(question))
-                    for variant in date_variants(question)
-                )
+                for w in (self._token_weights(v, also_glued) for v in date_variants(question))
             ),
             key=lambda pair: pair[1],
         )
