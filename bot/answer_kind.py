@@ -343,6 +343,32 @@ def named_places(text: str) -> frozenset[str]:
     return frozenset(_named_place_re().findall(normalize_for_matching(text)))
 
 
+# A minister's or ministry's field: "وزیر دفاع", "وزارت امور خارجه", "وزرای نفت". Written
+# by hand (no offline list of ministries exists): the fields of ministries in Persian news,
+# in the matching form ("اموزش"), so that "وزارت خواجه نظام الملک" (a vizierate) or "کدام
+# وزارت صرفا …" names no ministry.
+_MINISTRY_FIELDS = (
+    "خارجه دفاع کشور اقتصاد دارایی نفت نیرو انرژی بهداشت اموزش علوم فرهنگ ارشاد دادگستری "
+    "کار صنعت صنایع معدن تجارت بازرگانی کشاورزی جهاد راه مسکن ارتباطات اطلاعات ورزش "
+    "جوانان میراث رفاه تعاون امنیت خزانه خزانهداری جنگ مالیه دریاداری داخله پست "
+    "محیط حمل مهاجرت"
+)
+_MINISTRY_FIELD_RE = re.compile(
+    rf"(?<!\w)(?:وزیر|وزرای|وزارت|وزارتخانه)(?:های)?\s(?:امور\s)?({'|'.join(_MINISTRY_FIELDS.split())})(?!\w)"
+)
+
+
+def ministry_fields(text: str) -> frozenset[str]:
+    """The fields of the ministers and ministries a text names ("دفاع", "خارجه")."""
+    return frozenset(_MINISTRY_FIELD_RE.findall(normalize_for_matching(text)))
+
+
+def missing_ministries(question: str, around: str) -> frozenset[str]:
+    """Ministries the question names that the text around the answer never names: "did he
+    meet Russia's defence minister?" is not answered from an article on the foreign one."""
+    return ministry_fields(question) - ministry_fields(around)
+
+
 def missing_places(question: str, around: str) -> frozenset[str]:
     """Places the question names that the text around the answer never mentions: a
     question about a trip to Beijing is not answered by a sentence about Moscow."""

@@ -38,6 +38,7 @@ from bot.answer_kind import (
     carries_asked_fact,
     event_words,
     events,
+    missing_ministries,
     missing_places,
     names_post_of,
     question_dates,
@@ -328,6 +329,7 @@ class Answerer:
         if not follow_up and (
             tells_no_asked_event(ranked.features)
             or missing_places(question, self._article_text(best))
+            or missing_ministries(question, self._article_text(best))
             or self.unknown_names(question)
         ):
             answer.text = decline_text(self.kb, passages)

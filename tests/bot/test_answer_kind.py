@@ -21,6 +21,8 @@ from bot.answer_kind import (
     events,
     is_planned,
     met_with,
+    ministry_fields,
+    missing_ministries,
     missing_places,
     names_post_of,
     predicate_match,
@@ -246,6 +248,45 @@ PLACES = [
 @pytest.mark.parametrize(("question", "around", "missing"), PLACES)
 def test_places_the_question_names_must_be_around_the_answer(question, around, missing):
     assert missing_places(question, around) == missing
+
+
+@pytest.mark.parametrize(
+    ("text", "fields"),
+    [
+        ("وزیر دفاع روسیه به تهران آمد.", {"دفاع"}),
+        ("سخنگوی وزارت امور خارجه گفت", {"خارجه"}),
+        ("وزرای نفت اوپک در وین دیدار کردند", {"نفت"}),
+        ("وزیر آموزش و پرورش", {"اموزش"}),  # in the matching form
+        ("وزير كشور و وزیر اقتصاد", {"کشور", "اقتصاد"}),  # Arabic yeh and kaf
+        ("وزیر خارجه کشورمان", {"خارجه"}),
+        ("در زمان وزارت خواجه نظام الملک", set()),  # a vizierate, no ministry
+        ("زیر نظر کدام وزارت است؟", set()),
+        ("وزیران دو کشور دیدار کردند", set()),
+    ],
+)
+def test_ministry_fields_a_text_names(text, fields):
+    assert ministry_fields(text) == fields
+
+
+@pytest.mark.parametrize(
+    ("question", "around", "missing"),
+    [
+        (
+            "وزیر خارجه تو مسکو با وزیر دفاع روسیه دیدار کرد؟",
+            "وزیر امور خارجه در مسکو با لاوروف، وزیر خارجه روسیه، دیدار کرد.",
+            {"دفاع"},
+        ),
+        (
+            "وزیر دفاع روسیه کی به تهران اومد؟",
+            "شویگو وزیر دفاع روسیه سه شنبه وارد تهران شد.",
+            set(),
+        ),
+        ("وزارت نیرو چه قراردادی امضا کرد؟", "وزیر نیرو قرارداد سد را امضا کرد.", set()),
+        ("لاوروف با کی دیدار کرد؟", "لاوروف با وزیر کشور دیدار کرد.", set()),
+    ],
+)
+def test_ministries_the_question_names_must_be_around_the_answer(question, around, missing):
+    assert missing_ministries(question, around) == missing
 
 
 # (question, does it ask about something that happened?)
