@@ -85,7 +85,9 @@ _ASKS = [
 # name, as before.
 _WHO_IS_RE = re.compile(
     r"^(\w+(?: \w+){0,3}) (?:کیست|کیستند|کیه|کی بود|کی است|کی هست|چه کسی است|چه کسی بود|"
-    r"که بود|که است)$"
+    r"که بود|که است|"
+    # "علی اصغر خاجی چه سمتی داره؟" asks the same of a name
+    r"چه سمتی (?:دارد|داره|داشت|دارند|دارن|داشته|داشته است))$"
 )
 _ROLE_WORDS = re.compile(
     r"(?<!\w)(?:مخترع|موسس|بنیانگذار|طراح|سازنده|کاشف|خالق|قهرمان|برنده|نویسنده|صاحب|مالک|"
@@ -103,9 +105,10 @@ _HONORIFICS = frozenset("اقای اقا خانم دکتر مهندس سید ح�
 
 @lru_cache(maxsize=4096)
 def who_is_subject(question: str) -> str | None:
-    """The name a "who is X?" question asks about ("صفری" in "دکتر صفری کیه؟"), in the
-    matching form and without a title; None when the question is another, or X is a post,
-    a role, a rank, a pronoun or an event ("رئیس‌جمهور سوئیس", "او", "سفر قبلی")."""
+    """The name a "who is X?" question asks about ("صفری" in "دکتر صفری کیه؟", "شویگو" in
+    "شویگو چه سمتی داره؟"), in the matching form and without a title; None when the
+    question is another, or X is a post, a role, a rank, a pronoun or an event
+    ("رئیس‌جمهور سوئیس", "او", "سفر قبلی")."""
     text = re.sub(r"[\s؟?!.]+$", "", normalize_for_matching(question))
     who_is = _WHO_IS_RE.match(text)
     if who_is is None:
@@ -505,15 +508,26 @@ _NOT_COUNTED = frozenset(
 )
 
 
+# "هزینه سفر چقدر بود؟" asks an amount of money without naming the currency: a sum in any
+# currency answers it, a bare number ("۳.۵ برابر") does not.
+MONEY = "<money>"
+_CURRENCIES = frozenset("دلار ریال تومان یورو پوند روبل یوان درهم دینار لیر روپیه فرانک".split())
+_ASKS_MONEY_RE = re.compile(
+    r"(?<!\w)(?:هزینه\w*|مبلغ|ارزش|قیمت|بودجه|سرمایه\w*|غرامت|خسارت|وام|اعتبار)(?!\w)"
+    r"(?:\s\w+){0,8}?\s(?:چقدر|چقدره|چه قدر|چه مبلغی|چه میزان|چند)(?!\w)"
+    r"|(?<!\w)(?:چه مبلغی|چه مقدار پول|چقدر پول|چند پول)(?!\w)"
+)
+
+
 @lru_cache(maxsize=4096)
 def counted_words(question: str) -> tuple[str, ...]:
     """The words a "how many/much" question counts: نفر in "چند نفر", میلیون and دلار in
-    "چند میلیون دلار", کشور in "چه تعداد کشور"; () when it names none."""
-    match = _COUNTED_RE.search(normalize_for_matching(question))
-    if not match:
-        return ()
-    if match.group(1) in _NOT_COUNTED:
-        return ()
+    "چند میلیون دلار", کشور in "چه تعداد کشور", MONEY in "هزینه سفر چقدر بود"; () when it
+    names none."""
+    text = normalize_for_matching(question)
+    match = _COUNTED_RE.search(text)
+    if not match or match.group(1) in _NOT_COUNTED:
+        return (MONEY,) if _ASKS_MONEY_RE.search(text) else ()
     words = [w for w in match.groups() if w and w not in _NOT_COUNTED]
     return tuple(words[:2] if words[0] in _MULTIPLIERS else words[:1])
 
@@ -537,6 +551,11 @@ def counts_asked(question: str, sentence: str) -> float:
     text = normalize_for_matching(sentence)
     if words[-1] in _TIMES and _ORDINAL.search(text):
         return 1.0
+    if words[-1] == MONEY:
+        for match in _NUMBER_THEN.finditer(text):
+            if any(w and w.rstrip("ی") in _CURRENCIES for w in match.groups()):
+                return 1.0
+        return 0.0
     stem = words[-1][: max(3, len(words[-1]) - 1)] if len(words[-1]) > 3 else words[-1]
     for match in _NUMBER_THEN.finditer(text):
         if any(w and w.startswith(stem) for w in match.groups()):

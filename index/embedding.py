@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from index.persian import encoder_spelling, question_encoder_spelling
 from index.query_engine import E5Engine
 from index.settings import DEFAULT_MODEL
 
@@ -102,7 +103,10 @@ class Embedder:
             with self._use_lock:
                 parts.append(
                     model.encode(
-                        [self.passage_prompt + t for t in texts[start : start + turn]],
+                        [
+                            self.passage_prompt + encoder_spelling(t)
+                            for t in texts[start : start + turn]
+                        ],
                         batch_size=batch_size,
                         normalize_embeddings=True,
                         convert_to_numpy=True,
@@ -136,7 +140,9 @@ class Embedder:
         alone: list[tuple[int, int, str]] = []
         model, turn, shift = self.model, batch_size * LOCKED_BATCHES, len(self.passage_prompt)
         for start in range(0, len(texts), turn):
-            prompted = [self.passage_prompt + t for t in texts[start : start + turn]]
+            prompted = [
+                self.passage_prompt + encoder_spelling(t) for t in texts[start : start + turn]
+            ]
             with self._use_lock:
                 items = model.encode(
                     prompted,
@@ -187,6 +193,7 @@ class Embedder:
         indexed. A model that does not pool token means embeds each sentence alone."""
         if not spans:
             return np.zeros((0, self.dimensions), dtype=np.float32)
+        passage = encoder_spelling(passage)
         engine = self.query_engine if self._model is None else None
         if engine is None:
             if self.pools_token_means:
@@ -251,6 +258,7 @@ class Embedder:
             prefetcher.shutdown(wait=False, cancel_futures=True)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
+        texts = [question_encoder_spelling(t) for t in texts]
         if self.query_engine is not None:
             return self.query_engine.embed(texts, is_query=True)
         model = self.model
@@ -273,7 +281,8 @@ class Embedder:
         """Model tokens of a passage as embedded, prompt and special tokens included."""
         tokenizer = self.model.tokenizer
         with self._use_lock:
-            ids = tokenizer(self.passage_prompt + text, add_special_tokens=True)["input_ids"]
+            ids = tokenizer(self.passage_prompt + encoder_spelling(text), add_special_tokens=True)
+            ids = ids["input_ids"]
         return len(ids)
 
     # -- loading -------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import numpy as np
 
 from index.dates import expand_dates
 from index.milvus_catalog import CATALOG_NAME, Catalog, passage_from_row
-from index.persian import TOKENIZATION, matching_tokens
+from index.persian import ENCODER_SPELLING, TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.search import ArticleInfo, Passage
 from index.store import IndexMissing, IndexProblem, ModelMismatch, UpdateReport
@@ -149,6 +149,12 @@ class MilvusKnowledgeBase:
             raise ModelMismatch(
                 f"the Milvus index in {kb.index_dir} was built with {meta['model']}, "
                 f"but the configured model is {embedder.name} (PASOKH_MODEL)"
+            )
+        if meta.get("version") and meta.get("encoder_spelling", "0") != str(ENCODER_SPELLING):
+            log.warning(
+                "the Milvus index in %s was embedded from an older spelling;"
+                " `pasokh index build` embeds it again",
+                kb.index_dir,
             )
         if create:
             kb._ensure_collection()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import index.milvus_store as store
 from index.chunking import chunk_text
-from index.persian import TOKENIZATION, matching_tokens
+from index.persian import ENCODER_SPELLING, TOKENIZATION, matching_tokens
 from index.readers import Article
 from index.store import ModelMismatch, UpdateReport, content_hash, passage_text
 
@@ -107,6 +107,7 @@ def write(
             "model": kb.embedder.name,
             "dimensions": str(kb.embedder.dimensions),
             "tokenization": str(TOKENIZATION),
+            "encoder_spelling": str(ENCODER_SPELLING),
             "built_at": now,
             "collection": kb.collection,
         },

@@ -36,7 +36,7 @@ import numpy as np
 from index import rerank
 from index.dates import expand_dates
 from index.lexical import LexicalStats
-from index.persian import TOKENIZATION
+from index.persian import ENCODER_SPELLING, TOKENIZATION
 from index.readers import Article
 from index.segments import Segment
 from index.snapshot import ArticleInfo, Passage, Snapshot, first_date_mention
@@ -139,6 +139,12 @@ class KnowledgeBase:
             log.warning(
                 "the index in %s was tokenized by older Persian rules; `pasokh index add` "
                 "(any file) or `pasokh index build` refreshes it",
+                self.index_dir,
+            )
+        if manifest.get("encoder_spelling", 0) != ENCODER_SPELLING:
+            log.warning(
+                "the index in %s was embedded from an older spelling; `pasokh index add`"
+                " (any file) or `pasokh index build` embeds it again",
                 self.index_dir,
             )
         try:

@@ -33,7 +33,7 @@ from index import catalog, segments
 from index.chunking import chunk_text
 from index.lexical import LEXICAL_B, LEXICAL_K1
 from index.migrate import migrate_first_layout
-from index.persian import TOKENIZATION, matching_tokens, sentence_spans
+from index.persian import ENCODER_SPELLING, TOKENIZATION, matching_tokens, sentence_spans
 from index.readers import Article
 from index.versions import (
     LOCK_TIMEOUT_S,
@@ -154,11 +154,35 @@ def update_index(
                 raise IndexProblem(f"the index in {index_dir} has an unknown layout; rebuild it")
             live_gen = live["gen"] if live else 0
             catalog.roll_back_unpublished(db, live_gen)
+            if live is not None and not fresh and _stale_vectors(live):
+                # vectors of an older encoder spelling: every article is embedded again
+                log.info("re-embedding %s: its vectors predate the encoder's spelling", index_dir)
+                latest = {**_alive_articles(db, live_gen), **latest}
+                fresh = True
             _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress)
         finally:
             db.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stale_vectors(live: dict) -> bool:
+    """The live version's vectors were computed from another encoder spelling
+    (index.persian.encoder_spelling); a version that records none predates it."""
+    return live.get("encoder_spelling", 0) != ENCODER_SPELLING
+
+
+def _alive_articles(db, gen: int) -> dict[str, Article]:
+    """Every article alive at `gen`, as read from the catalog."""
+    rows = db.execute(
+        "SELECT a.id, a.title, a.text, a.sources, a.url, a.published, a.path FROM articles a"
+        f" WHERE {catalog.ALIVE} ORDER BY a.rev",
+        {"gen": gen},
+    )
+    return {
+        row[0]: Article(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6])
+        for row in rows
+    }
 
 
 def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress) -> None:
@@ -228,6 +252,7 @@ def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, pro
     manifest = {
         "format_version": FORMAT_VERSION,
         "tokenization": TOKENIZATION,
+        "encoder_spelling": ENCODER_SPELLING,
         "version": version,
         "gen": gen,
         "model": embedder.name,

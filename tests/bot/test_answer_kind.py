@@ -5,6 +5,7 @@ import pytest
 from bot.answer_kind import (
     HOW_LONG,
     HOW_MANY,
+    MONEY,
     OTHER,
     POST,
     SIGNED,
@@ -28,6 +29,7 @@ from bot.answer_kind import (
     predicate_match,
     question_kind,
     question_predicate,
+    who_is_subject,
 )
 
 QUESTION_KINDS = [
@@ -95,6 +97,23 @@ QUESTION_KINDS = [
 @pytest.mark.parametrize(("question", "kind"), QUESTION_KINDS)
 def test_question_kind(question, kind):
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("question", "subject"),
+    [
+        ("لاوروف کیه؟", "لاوروف"),
+        ("دکتر صفری کیه؟", "صفری"),  # without the title
+        ("علی اصغر خاجی چه سمتی داره؟", "علیاصغر خاجی"),  # matching form: hazm joins the name
+        ("شویگو چه سمتی داشت؟", "شویگو"),
+        ("وزیر خارجه چه سمتی داره؟", None),  # a post, not a name
+        ("او چه سمتی دارد؟", None),  # a pronoun
+        ("حقیقیان در سفر چه سمتی داشت؟", None),  # an event: not the name alone
+        ("رئیس‌جمهور سوئیس کیست؟", None),
+    ],
+)
+def test_who_is_subject(question, subject):
+    assert who_is_subject(question) == subject
 
 
 # (question, a sentence that adds the asked fact, a sentence that restates the question)
@@ -406,7 +425,12 @@ COUNTED = [
     ("چه تعداد کشور در نشست شرکت کردند؟", ("کشور",)),
     ("چندتا سند امضا کردن؟", ("سند",)),
     ("چند بار به مسکو رفته؟", ("بار",)),
-    ("قیمت نفت چند است؟", ()),
+    # money asked without its currency
+    ("قیمت نفت چند است؟", (MONEY,)),
+    ("هزینه سفر هیئت ایرانی به مسکو چقدر بود؟", (MONEY,)),
+    ("ارزش مبادلات تجاری دو کشور چقدره؟", (MONEY,)),
+    ("این قرارداد چه مبلغی داشت؟", (MONEY,)),
+    ("حجم تبادل تجاری چقدر بود؟", ()),  # an amount, not money
     ("امیرعبداللهیان کی وارد مسکو شد؟", ()),
 ]
 
@@ -427,6 +451,10 @@ COUNTS = [
     ("چند بار به مسکو رفته؟", "این چهارمین سفر او به مسکو است.", True),  # an ordinal counts times
     ("چند بار به مسکو رفته؟", "او برای ۳ بار به مسکو رفت.", True),
     ("چند بار به مسکو رفته؟", "او در سال ۱۴۰۰ به مسکو رفت.", False),
+    ("هزینه سفر چقدر بود؟", "هزینه این سفر ۲ میلیون دلار بود.", True),
+    ("هزینه سفر چقدر بود؟", "برای این سفر ۵۰۰ هزار یورویی خرج شد.", True),
+    ("هزینه سفر چقدر بود؟", "حجم تبادل تجاری ۳.۵ برابر شد.", False),  # a number, no money
+    ("قیمت نفت چند است؟", "نفت برنت بشکه‌ای ۸۰ دلار فروخته شد.", True),
 ]
 
 

@@ -59,6 +59,24 @@ def test_fast_query_vectors_agree_with_sentence_transformers(fast, reference, te
     assert float(ours @ ref) >= MIN_COSINE, case
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["وزير خارجه كي به مسكو رفت؟", "وزیر خارجه کی به مسکو رفت", "وزیر خارجه کی به مسکو رفت?"],
+)
+def test_a_question_typed_another_way_gets_the_same_vector(fast, reference, typed):
+    """Arabic yeh and kaf, no question mark or a Latin one: one vector (encoder_spelling)."""
+    for engine in (fast, reference):
+        same = engine.encode_query("وزیر خارجه کی به مسکو رفت؟") @ engine.encode_query(typed)
+        assert float(same) > 0.99999
+
+
+def test_a_passage_spelled_another_way_gets_the_same_vector(reference):
+    written = "امیرعبداللهیان ۸ فروردین ۱۴۰۲ به مسکو رفت."
+    typed = "اميرعبداللهيان 8 فروردين 1402 به مسكو رفت."
+    vectors = reference.encode_passages([written, typed])
+    assert float(vectors[0] @ vectors[1]) > 0.99999
+
+
 def _passage_and_spans(texts: list[str]) -> tuple[str, list[tuple[int, int]]]:
     """The texts as sentences of one passage (a title line first, as passages are embedded)."""
     passage, spans = "سفر وزیر امور خارجه به مسکو\n", []

@@ -9,6 +9,7 @@ from index.hazm_parts import Normalizer
 from index.persian import (
     _hazm_normalizer,
     content_stems,
+    encoder_spelling,
     fold_characters,
     glued_after_also,
     gold_in_text,
@@ -17,6 +18,7 @@ from index.persian import (
     matching_tokens,
     mi_verb_forms,
     normalize_for_matching,
+    question_encoder_spelling,
     sentence_spans,
     squash,
     subject_words,
@@ -314,3 +316,31 @@ def test_is_unknown_name(word, name):
 )
 def test_glued_after_also(question, glued):
     assert glued_after_also(question) == glued
+
+
+@pytest.mark.parametrize(
+    ("text", "spelled"),
+    [
+        ("وزير خارجه به مسكو رفت", "وزیر خارجه به مسکو رفت"),  # Arabic yeh and kaf
+        ("8 فروردین 1402 و ٣ مارس", "۸ فروردین ۱۴۰۲ و ۳ مارس"),  # Latin and Arabic digits
+        ("همکاری‌های آسیایی", "همکاری‌های آسیایی"),  # ZWNJ and alef madda stay
+        ("جمهورئ اسلامي", "جمهوریٔ اسلامی"),  # a hamza above stays: one character each
+    ],
+)
+def test_encoder_spelling(text, spelled):
+    assert encoder_spelling(text) == spelled
+    assert len(encoder_spelling(text)) == len(text)  # sentence offsets hold
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "وزیر خارجه کی به مسکو رفت؟",
+        "وزير خارجه كي به مسكو رفت؟",
+        "وزیر خارجه کی به مسکو رفت",
+        "وزیر خارجه کی به مسکو رفت?",
+        "وزیر خارجه کی به مسکو رفت؟؟ ",
+    ],
+)
+def test_question_encoder_spelling_is_one_for_every_typing(question):
+    assert question_encoder_spelling(question) == "وزیر خارجه کی به مسکو رفت؟"

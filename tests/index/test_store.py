@@ -157,6 +157,26 @@ def test_older_tokenization_is_refreshed_without_reembedding(seed_index_copy, em
     assert kb.search("علیرضا حقیقیان", top_k=1)[0].article_id.startswith("000")
 
 
+def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy, embedder):
+    """An index written before encoder_spelling: its next write embeds every article."""
+    from index.persian import ENCODER_SPELLING
+
+    live = seed_index_copy / "versions" / current_version(seed_index_copy) / "manifest.json"
+    manifest = json.loads(live.read_text())
+    del manifest["encoder_spelling"]
+    live.write_text(json.dumps(manifest))
+    seeds = sorted(a.id for a in KnowledgeBase(seed_index_copy, embedder).articles())
+    counting = CountingEmbedder(embedder)
+    report = update_index(seed_index_copy, counting, [NEW])
+    assert sorted(report.changed) == seeds
+    assert report.added == ["n1"] and report.articles == manifest["articles"] + 1
+    assert len(counting.embedded) == report.chunks  # every chunk, once
+    assert read_manifest(seed_index_copy)["encoder_spelling"] == ENCODER_SPELLING
+    counting.embedded.clear()
+    update_index(seed_index_copy, counting, [NEW])  # now current: nothing to embed
+    assert counting.embedded == []
+
+
 def test_sentences_of_every_chunk_are_stored_with_their_passage_vectors(seed_kb, embedder):
     """The answerer's sentence split, and vectors pooled from the chunk's own pass."""
     passages = seed_kb.search("امیرعبداللهیان در مسکو", top_k=5)
