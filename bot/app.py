@@ -170,11 +170,14 @@ def report_line(report: UpdateReport) -> str:
     ]
     if report.removed:
         parts.append(f"{len(report.removed)} removed")
-    return (
+    line = (
         f"index {report.version}: "
         + ", ".join(parts)
         + f"; {report.articles} articles, {report.chunks} passages ({report.seconds:.1f} s)"
     )
+    if report.reembedded:
+        line += "; every article embedded again (the encoder's spelling changed)"
+    return line
 
 
 def ensure_index(settings: Settings, embedder: Embedder, feedback: Feedback) -> None:

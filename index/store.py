@@ -97,6 +97,7 @@ class UpdateReport:
     articles: int = 0
     chunks: int = 0
     seconds: float = 0.0
+    reembedded: bool = False  # every article embedded again: the encoder's spelling changed
 
     @property
     def changed_anything(self) -> bool:
@@ -158,7 +159,7 @@ def update_index(
                 # vectors of an older encoder spelling: every article is embedded again
                 log.info("re-embedding %s: its vectors predate the encoder's spelling", index_dir)
                 latest = {**_alive_articles(db, live_gen), **latest}
-                fresh = True
+                fresh = report.reembedded = True
             _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress)
         finally:
             db.close()

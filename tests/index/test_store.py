@@ -170,11 +170,12 @@ def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy
     report = update_index(seed_index_copy, counting, [NEW])
     assert sorted(report.changed) == seeds
     assert report.added == ["n1"] and report.articles == manifest["articles"] + 1
+    assert report.reembedded
     assert len(counting.embedded) == report.chunks  # every chunk, once
     assert read_manifest(seed_index_copy)["encoder_spelling"] == ENCODER_SPELLING
     counting.embedded.clear()
-    update_index(seed_index_copy, counting, [NEW])  # now current: nothing to embed
-    assert counting.embedded == []
+    again = update_index(seed_index_copy, counting, [NEW])  # now current: nothing to embed
+    assert counting.embedded == [] and not again.reembedded
 
 
 def test_sentences_of_every_chunk_are_stored_with_their_passage_vectors(seed_kb, embedder):
