@@ -346,24 +346,59 @@ def named_places(text: str) -> frozenset[str]:
     return frozenset(_named_place_re().findall(normalize_for_matching(text)))
 
 
-# A minister's or ministry's field: "وزیر دفاع", "وزارت امور خارجه", "وزرای نفت". Written
-# by hand (no offline list of ministries exists): the fields of ministries in Persian news,
-# in the matching form ("اموزش"), so that "وزارت خواجه نظام الملک" (a vizierate) or "کدام
-# وزارت صرفا …" names no ministry.
-_MINISTRY_FIELDS = (
-    "خارجه دفاع کشور اقتصاد دارایی نفت نیرو انرژی بهداشت اموزش علوم فرهنگ ارشاد دادگستری "
-    "کار صنعت صنایع معدن تجارت بازرگانی کشاورزی جهاد راه مسکن ارتباطات اطلاعات ورزش "
-    "جوانان میراث رفاه تعاون امنیت خزانه خزانهداری جنگ مالیه دریاداری داخله پست "
-    "محیط حمل مهاجرت"
-)
-_MINISTRY_FIELD_RE = re.compile(
-    rf"(?<!\w)(?:وزیر|وزرای|وزارت|وزارتخانه)(?:های)?\s(?:امور\s)?({'|'.join(_MINISTRY_FIELDS.split())})(?!\w)"
-)
+# A minister's or ministry's field: "وزیر دفاع", "وزارت امور خارجه", "وزرای نفت", "وزیر
+# صنعت، معدن و تجارت". Written by hand (no offline list of ministries exists): the fields of
+# ministries in Persian news, in the matching form ("اموزش"), grouped where one ministry
+# goes by several names ("وزیر اقتصاد" is "وزیر امور اقتصادی و دارایی", "وزیر جنگ" Israel's
+# defence minister), so that "وزارت خواجه نظام الملک" (a vizierate) or "کدام وزارت صرفا …"
+# names no ministry, and "وزیر خارجه کشورمان" only the foreign one.
+_MINISTRY_GROUPS = (
+    "خارجه", "دفاع جنگ", "کشور داخله", "اقتصاد دارایی مالیه مالی خزانه خزانهداری", "نفت",
+    "نیرو انرژی", "بهداشت درمان", "اموزش پرورش اموزشوپرورش", "علوم تحقیقات فناوری",
+    "فرهنگ ارشاد", "دادگستری عدلیه", "کار تعاون رفاه", "صنعت صنایع معدن تجارت بازرگانی",
+    "کشاورزی جهاد", "راه مسکن شهرسازی ترابری", "ارتباطات پست", "اطلاعات امنیت",
+    "ورزش جوانان", "میراث گردشگری", "محیط", "مهاجرت", "دریاداری",
+)  # fmt: skip
+_MINISTRY_OF = {word: group.split()[0] for group in _MINISTRY_GROUPS for word in group.split()}
+# not "نخست وزیر" (the prime minister) written apart: "نخست وزیری کشور فرانسه" names no
+# interior ministry
+_MINISTER_RE = re.compile(r"(?<!\w)(?<!نخست )(?:وزیر|وزرای|وزارت)(\w*)")
+_MINISTER_ENDINGS = frozenset({"", "ی", "ان", "های", "خانه", "خانههای"})  # "وزیران", "وزارتخانه"
+_LIST_JOINS = frozenset({"و", "،", ","})
 
 
+def _ministry(word: str) -> str | None:
+    """The ministry a field word names, "اقتصادی" as "اقتصاد"."""
+    word = word.removeprefix("امور")
+    return _MINISTRY_OF.get(word) or (_MINISTRY_OF.get(word[:-1]) if word.endswith("ی") else None)
+
+
+@lru_cache(maxsize=50_000)
 def ministry_fields(text: str) -> frozenset[str]:
-    """The fields of the ministers and ministries a text names ("دفاع", "خارجه")."""
-    return frozenset(_MINISTRY_FIELD_RE.findall(normalize_for_matching(text)))
+    """The ministries a text names, each by its group's first word ("دفاع", "خارجه"): the
+    field after وزیر / وزرای / وزیران / وزارت (glued or not, "امور" skipped), and the
+    fields listed after it with "و" or "،"."""
+    text = normalize_for_matching(text)
+    found: set[str] = set()
+    for m in _MINISTER_RE.finditer(text):
+        glued = m.group(1)
+        words = re.findall(r"\w+|[،,]", text[m.end() : m.end() + 120])
+        if glued not in _MINISTER_ENDINGS:  # "وزیرخارجه": the field glued to its minister
+            if _ministry(glued) is None:
+                continue
+            words = [glued, *words]
+        if words and words[0] == "امور":
+            words = words[1:]
+        joined = True  # the first field needs no "و"
+        for word in words[:8]:
+            if word in _LIST_JOINS:
+                joined = True
+            elif joined and (field := _ministry(word)):
+                found.add(field)
+                joined = False
+            else:
+                break
+    return frozenset(found)
 
 
 def missing_ministries(question: str, around: str) -> frozenset[str]:
@@ -511,10 +546,12 @@ _NOT_COUNTED = frozenset(
 # "هزینه سفر چقدر بود؟" asks an amount of money without naming the currency: a sum in any
 # currency answers it, a bare number ("۳.۵ برابر") does not.
 MONEY = "<money>"
-_CURRENCIES = frozenset("دلار ریال تومان یورو پوند روبل یوان درهم دینار لیر روپیه فرانک".split())
+_CURRENCIES = frozenset(
+    "دلار ریال تومان تومن یورو پوند روبل یوان درهم دینار لیر لیره روپیه فرانک منات افغانی".split()
+)
 _ASKS_MONEY_RE = re.compile(
-    r"(?<!\w)(?:هزینه\w*|مبلغ|ارزش|قیمت|بودجه|سرمایه\w*|غرامت|خسارت|وام|اعتبار)(?!\w)"
-    r"(?:\s\w+){0,8}?\s(?:چقدر|چقدره|چه قدر|چه مبلغی|چه میزان|چند)(?!\w)"
+    r"(?<!\w)(?:هزینه\w*|مبلغ|ارزش(?! غذایی)|قیمت|بودجه|سرمایه\w*|غرامت|خسارت|وام)(?!\w)"
+    r"(?:\s\w+){0,8}?\s(?:چقدر|چقدره|چه قدر|چه مبلغی|چه میزان|چند|چنده)(?!\w)"
     r"|(?<!\w)(?:چه مبلغی|چه مقدار پول|چقدر پول|چند پول)(?!\w)"
 )
 

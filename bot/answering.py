@@ -608,8 +608,8 @@ class Answerer:
 
 
 def _tells_neither(ranked: Ranked) -> bool:
-    """The chosen sentence tells another event than the one asked about, and not the asked
-    fact either: "… سفر وزیر خارجه ایران به مسکو …" for "وزیر خارجه کی رسید مسکو؟"."""
+    """The chosen sentence does not tell (every) event the question names, nor carry the
+    asked fact: "… سفر وزیر خارجه ایران به مسکو …" for "وزیر خارجه کی رسید مسکو؟"."""
     x = ranked.features[ranked.best]
     fact, event = SENTENCE_FEATURES.index("asked_fact"), SENTENCE_FEATURES.index("event_match")
     return ranked.question.kind != OTHER and not x[fact] and x[event] < 1

@@ -153,7 +153,7 @@ class MilvusKnowledgeBase:
         if meta.get("version") and meta.get("encoder_spelling", "0") != str(ENCODER_SPELLING):
             log.warning(
                 "the Milvus index in %s was embedded from an older spelling;"
-                " `pasokh index build` embeds it again",
+                " `pasokh index add` (any file) or `pasokh index build` embeds it again",
                 kb.index_dir,
             )
         if create:

@@ -42,6 +42,14 @@ def write(
     latest: dict[str, Article] = {}
     for article in articles:  # a later copy of the same id wins
         latest[article.id] = article
+    if meta.get("version") and meta.get("encoder_spelling", "0") != str(ENCODER_SPELLING):
+        # vectors of an older encoder spelling: every article kept is embedded again
+        report.reembedded = True
+        gone = set(remove_ids) | (set() if not fresh else set(known) - set(latest))
+        latest = {
+            **{a.id: _stored_article(a) for a in kb.catalog.articles() if a.id not in gone},
+            **latest,
+        }
     if fresh:
         remove_ids = [*remove_ids, *(i for i in known if i not in latest)]
     removed: list[str] = []
@@ -56,11 +64,13 @@ def write(
         digest = content_hash(article)
         if known.get(article.id) == digest:
             report.unchanged.append(article.id)
-            continue
-        (report.changed if article.id in known else report.added).append(article.id)
+            if not report.reembedded:
+                continue
+        else:
+            (report.changed if article.id in known else report.added).append(article.id)
         pending.append((article, digest))
 
-    if meta.get("version") and not report.changed_anything:
+    if meta.get("version") and not report.changed_anything and not report.reembedded:
         report.version = meta["version"]
         report.articles, report.chunks = kb.catalog.counts()
         report.seconds = time.perf_counter() - started
@@ -116,6 +126,11 @@ def write(
     report.articles, report.chunks = kb.catalog.counts()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _stored_article(info) -> Article:
+    """An article as the catalog keeps it (its content hash is the one it was stored with)."""
+    return Article(info.id, info.title, info.text, list(info.sources), info.url, info.published)
 
 
 def _embed_and_insert(kb: MilvusKnowledgeBase, rows: list[dict]) -> int:

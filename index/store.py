@@ -157,8 +157,15 @@ def update_index(
             catalog.roll_back_unpublished(db, live_gen)
             if live is not None and not fresh and _stale_vectors(live):
                 # vectors of an older encoder spelling: every article is embedded again
+                # (those asked to be removed are not)
                 log.info("re-embedding %s: its vectors predate the encoder's spelling", index_dir)
-                latest = {**_alive_articles(db, live_gen), **latest}
+                alive = _alive_articles(db, live_gen)
+                for article_id in remove_ids:
+                    if article_id not in latest and alive.pop(article_id, None) is not None:
+                        report.removed.append(article_id)
+                    elif article_id not in latest:
+                        report.missing.append(article_id)
+                latest, remove_ids = {**alive, **latest}, []
                 fresh = report.reembedded = True
             _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress)
         finally:
@@ -189,9 +196,10 @@ def _alive_articles(db, gen: int) -> dict[str, Article]:
 def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, progress) -> None:
     live_gen = live["gen"] if live else 0
     gen = live_gen + 1
-    if fresh:
-        old = {row[0]: (row[1], "") for row in db.execute(
-            f"SELECT a.id, a.rev FROM articles a WHERE {catalog.ALIVE}", {"gen": live_gen})}  # fmt: skip
+    if fresh:  # a rebuild embeds every article; a re-embedding still tells what changed
+        old = {row[0]: (row[1], row[2] if report.reembedded else "") for row in db.execute(
+            f"SELECT a.id, a.rev, a.content_hash FROM articles a WHERE {catalog.ALIVE}",
+            {"gen": live_gen})}  # fmt: skip
     else:
         old = catalog.alive_hashes(db, live_gen, [*remove_ids, *latest])
     retire: list[int] = []
@@ -207,8 +215,10 @@ def _write(index_dir, db, embedder, live, fresh, latest, remove_ids, report, pro
         new_digest = content_hash(article)
         if rev is not None and digest == new_digest:
             report.unchanged.append(article.id)
-            continue
-        (report.changed if rev is not None else report.added).append(article.id)
+            if not report.reembedded:
+                continue
+        else:
+            (report.changed if rev is not None else report.added).append(article.id)
         if rev is not None:
             retire.append(rev)
         pending.append((article, new_digest))

@@ -195,6 +195,22 @@ def test_remove_reports_missing_and_updates_counts(milvus_kb, seed_articles):
     assert kb.lexical_stats().document_frequency("امیرعبدالله") < df_before
 
 
+def test_an_index_of_an_older_encoder_spelling_is_embedded_again(milvus_kb, seed_articles):
+    """Written before encoder_spelling: the next write embeds every article it keeps."""
+    kb = milvus_kb
+    kb.catalog.set_meta({}, drop=["encoder_spelling"])
+    kb.embedder.embedded.clear()
+    report = kb.add([NEW_ARTICLE], remove_ids=[seed_articles[0].id])
+    assert report.reembedded and report.added == [NEW_ARTICLE.id]
+    assert report.removed == [seed_articles[0].id] and report.unchanged == [seed_articles[1].id]
+    embedded = {t.split("\n", 1)[0] for t in kb.embedder.embedded}
+    assert embedded == {seed_articles[1].title, NEW_ARTICLE.title}
+    assert kb.catalog.meta()["encoder_spelling"] == "1"
+    kb.embedder.embedded.clear()
+    again = kb.add([NEW_ARTICLE])
+    assert not again.reembedded and kb.embedder.embedded == []
+
+
 def test_open_without_an_index_and_with_another_model(tmp_path, embedder, milvus_kb):
     with pytest.raises(IndexMissing, match="no Milvus index"):
         MilvusKnowledgeBase.open(tmp_path / "empty" / "milvus.db", embedder)

@@ -168,7 +168,7 @@ def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy
     seeds = sorted(a.id for a in KnowledgeBase(seed_index_copy, embedder).articles())
     counting = CountingEmbedder(embedder)
     report = update_index(seed_index_copy, counting, [NEW])
-    assert sorted(report.changed) == seeds
+    assert sorted(report.unchanged) == seeds and report.changed == []  # embedded, not changed
     assert report.added == ["n1"] and report.articles == manifest["articles"] + 1
     assert report.reembedded
     assert len(counting.embedded) == report.chunks  # every chunk, once
@@ -176,6 +176,18 @@ def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy
     counting.embedded.clear()
     again = update_index(seed_index_copy, counting, [NEW])  # now current: nothing to embed
     assert counting.embedded == [] and not again.reembedded
+
+
+def test_removing_from_an_index_of_an_older_encoder_spelling(seed_index_copy, embedder):
+    live = seed_index_copy / "versions" / current_version(seed_index_copy) / "manifest.json"
+    manifest = json.loads(live.read_text())
+    del manifest["encoder_spelling"]
+    live.write_text(json.dumps(manifest))
+    seeds = sorted(a.id for a in KnowledgeBase(seed_index_copy, embedder).articles())
+    report = update_index(seed_index_copy, embedder, remove_ids=[seeds[0], "nope"])
+    assert report.removed == [seeds[0]] and report.missing == ["nope"]
+    assert report.reembedded and report.articles == len(seeds) - 1
+    assert [a.id for a in KnowledgeBase(seed_index_copy, embedder).articles()] == seeds[1:]
 
 
 def test_sentences_of_every_chunk_are_stored_with_their_passage_vectors(seed_kb, embedder):
