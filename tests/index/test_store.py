@@ -157,15 +157,20 @@ def test_older_tokenization_is_refreshed_without_reembedding(seed_index_copy, em
     assert kb.search("علیرضا حقیقیان", top_k=1)[0].article_id.startswith("000")
 
 
+def _written_before_encoder_spelling(index_dir, embedder) -> tuple[dict, list[str]]:
+    """The live manifest as an index written before encoder_spelling has it, and its ids."""
+    live = index_dir / "versions" / current_version(index_dir) / "manifest.json"
+    manifest = json.loads(live.read_text())
+    del manifest["encoder_spelling"]
+    live.write_text(json.dumps(manifest))
+    return manifest, sorted(a.id for a in KnowledgeBase(index_dir, embedder).articles())
+
+
 def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy, embedder):
     """An index written before encoder_spelling: its next write embeds every article."""
     from index.persian import ENCODER_SPELLING
 
-    live = seed_index_copy / "versions" / current_version(seed_index_copy) / "manifest.json"
-    manifest = json.loads(live.read_text())
-    del manifest["encoder_spelling"]
-    live.write_text(json.dumps(manifest))
-    seeds = sorted(a.id for a in KnowledgeBase(seed_index_copy, embedder).articles())
+    manifest, seeds = _written_before_encoder_spelling(seed_index_copy, embedder)
     counting = CountingEmbedder(embedder)
     report = update_index(seed_index_copy, counting, [NEW])
     assert sorted(report.unchanged) == seeds and report.changed == []  # embedded, not changed
@@ -179,11 +184,7 @@ def test_vectors_of_an_older_encoder_spelling_are_embedded_again(seed_index_copy
 
 
 def test_removing_from_an_index_of_an_older_encoder_spelling(seed_index_copy, embedder):
-    live = seed_index_copy / "versions" / current_version(seed_index_copy) / "manifest.json"
-    manifest = json.loads(live.read_text())
-    del manifest["encoder_spelling"]
-    live.write_text(json.dumps(manifest))
-    seeds = sorted(a.id for a in KnowledgeBase(seed_index_copy, embedder).articles())
+    _, seeds = _written_before_encoder_spelling(seed_index_copy, embedder)
     report = update_index(seed_index_copy, embedder, remove_ids=[seeds[0], "nope"])
     assert report.removed == [seeds[0]] and report.missing == ["nope"]
     assert report.reembedded and report.articles == len(seeds) - 1
