@@ -325,8 +325,8 @@ class Answerer:
             if ranked is None:
                 answer.text = decline_text(self.kb, passages)
                 return answer
-        elif not follow_up and _tells_neither(ranked):
-            ranked, looked_again = self._event_told(ranked) or ranked, True
+        elif not follow_up and _tells_neither(ranked) and (told := self._event_told(ranked)):
+            ranked, looked_again = told, True
         best = candidates[ranked.best]
         if not follow_up and (
             tells_no_asked_event(ranked.features)
@@ -350,15 +350,18 @@ class Answerer:
         return answer
 
     def _event_told(self, ranked: Ranked) -> Ranked | None:
-        """A second look at a declined question that asks a kind of fact about an event
-        it names ("وزیر خارجه چه زمانی وارد مسکو شد؟"): the best sentence that tells that
-        event and carries the asked fact, when the decline model accepts it. The ranker
+        """A second look at a question that asks a kind of fact about an event it names
+        ("وزیر خارجه چه زمانی وارد مسکو شد؟"), declined or answered with a sentence that tells
+        neither (`_tells_neither`): the best sentence that tells that event and carries the
+        asked fact, when the decline model accepts it. The ranker
         leans on the passage's rank, and on a small archive the top passage's sentence
         that only restates the question ("… سفر وزیر خارجه ایران به مسکو …") outranks
         the arrival sentence of the fourth. Measured in session 9 over the candidates
         that bench/train_answer_model.py collects: on the training split, 1 more pquad
         answer held the gold and 1 unanswerable chat question was answered; on the
-        held-out split, 1 unanswerable pquad question was answered; nothing else moved."""
+        held-out split, 1 unanswerable pquad question was answered; nothing else moved.
+        Its use for a sentence that tells neither (session 11) moved no training or
+        held-out answer, and gave "وزیر خارجه کی رسید مسکو؟" its arrival sentence again."""
         q, candidates, x = ranked.question, ranked.candidates, ranked.features
         if q.kind == OTHER or not events(q.text):
             return None
@@ -375,8 +378,9 @@ class Answerer:
 
     def _post_named(self, ranked: Ranked) -> Ranked | None:
         """A second look at a declined "who is X?" ("صفری کیه؟", "خاجی چه سمتی داره؟"): the
-        best sentence that sets a post right after the name says who X is. The decline model leans on the length of
-        the question and its cosine to the sentence, both small for a one-name question.
+        best sentence that sets a post right after the name says who X is. The decline model
+        leans on the length of the question and its cosine to the sentence, both small for a
+        one-name question.
         Measured in session 10 on the training split: of 44 answerable pquad_val questions
         of this form the model declined 6, and this answers 1 of them (with the gold); of
         43 unanswerable ones it declined 13, and this answers none."""
