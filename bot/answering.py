@@ -87,6 +87,8 @@ RELATIVE_WORDS = frozenset("قبلی بعدی پیشین اخیر اتی".split(
 # "همصحبت" (an interlocutor), a word no article holds, which then outweighed the rest.
 # Only a "هم" that hazm joined (index.persian.glued_after_also) is taken off: "همدان" stays.
 ALSO = "هم"
+_ASKED_FACT = SENTENCE_FEATURES.index("asked_fact")  # columns of the ranker's features
+_EVENT_MATCH = SENTENCE_FEATURES.index("event_match")
 ANSWER_MAX_CHARS = 300
 LIST_ANSWER_MAX_CHARS = 600
 # A prior in log-odds against sentences of articles not dated with the month or year the
@@ -365,8 +367,7 @@ class Answerer:
         q, candidates, x = ranked.question, ranked.candidates, ranked.features
         if q.kind == OTHER or not events(q.text):
             return None
-        fact, event = SENTENCE_FEATURES.index("asked_fact"), SENTENCE_FEATURES.index("event_match")
-        told = [i for i in range(len(candidates)) if x[i, fact] and x[i, event] >= 1]
+        told = [i for i in range(len(candidates)) if x[i, _ASKED_FACT] and x[i, _EVENT_MATCH] >= 1]
         if not told:
             return None
         at = max(told, key=lambda i: candidates[i].score)
@@ -615,8 +616,7 @@ def _tells_neither(ranked: Ranked) -> bool:
     """The chosen sentence does not tell (every) event the question names, nor carry the
     asked fact: "… سفر وزیر خارجه ایران به مسکو …" for "وزیر خارجه کی رسید مسکو؟"."""
     x = ranked.features[ranked.best]
-    fact, event = SENTENCE_FEATURES.index("asked_fact"), SENTENCE_FEATURES.index("event_match")
-    return ranked.question.kind != OTHER and not x[fact] and x[event] < 1
+    return ranked.question.kind != OTHER and not x[_ASKED_FACT] and x[_EVENT_MATCH] < 1
 
 
 def _undated(candidates: list[Candidate], dated: dict[str, bool]) -> np.ndarray:
