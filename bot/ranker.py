@@ -52,6 +52,7 @@ DECLINE_FEATURES = (
     "best_neighbour_coverage", "best_article_missing_rare", "best_article_missing_date",
     "best_planned_for_done", "outcome_asked", "best_event_match", "passage_event_match",
     "best_predicate_match", "best_counts_asked",
+    *(f"best_lacks_fact_{kind}" for kind in KINDS),
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ DECLINE_SIGNS = {
     "best_article_missing_rare": -1, "best_article_missing_date": -1,
     "best_planned_for_done": -1, "best_event_match": 1, "passage_event_match": 1,
     "best_predicate_match": 1, "best_counts_asked": 1,
+    **{f"best_lacks_fact_{kind}": -1 for kind in KINDS},
 }  # fmt: skip
 
 
@@ -272,6 +274,10 @@ def decline_features(
     best_c = candidates[best]
     around = passage_tokens(best_c.passage)
     missing = [w for t, w in question.weights.items() if not token_found(t, around)]
+    # neither the sentence nor its neighbours carry the asked kind of fact, one column a
+    # kind: a date, a count or a place is found reliably, a person or a reason less so
+    lacks = not x[best, col["asked_fact"]] and not x[best, col["neighbour_has_fact"]]
+    lacks_by_kind = [float(lacks and question.kind == kind) for kind in KINDS]
     return np.array(
         [
             1 / (1 + math.exp(-float(scores[best]))),
@@ -295,6 +301,7 @@ def decline_features(
             event_match(question.text, best_c.passage.title + " " + best_c.passage.text),
             x[best, col["predicate_match"]],
             x[best, col["counts_asked"]],
+            *lacks_by_kind,
         ],
         dtype=np.float32,
     )

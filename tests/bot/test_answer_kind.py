@@ -15,6 +15,7 @@ from bot.answer_kind import (
     WHO,
     WHY,
     asks_done,
+    asks_with_whom,
     carries_asked_fact,
     counted_words,
     counts_asked,
@@ -219,6 +220,24 @@ def test_a_date_the_question_already_names_is_no_new_fact():
     assert carries_asked_fact(WHEN, "وزیر هشتم فروردین ماه ساعت ۲۳ به مسکو رسید.", question)
 
 
+# a year of any age, written as the text writes it (not only 13xx, 14xx, 19xx, 20xx)
+YEARS_OF_ANY_AGE = [
+    ("کاروان‌سرای شاه عباسی در سال ۱۰۲۰ ساخته شد.", True),
+    ("قلعه در ۱۶۶۹ به دست سپاه عثمانی افتاد.", True),
+    ("شاعر در ۴۴۴ هجری قمری به اصفهان رسید.", True),
+    ("بنای مسجد از اوایل سده چهارم آغاز شد.", True),
+    ("این روستا از اواخر دوران صفوی آباد شد.", True),
+    ("در ۱۵۰۰ نفر از اهالی روستا در جشن حاضر شدند.", False),  # a count, not a year
+    ("فاصله دو شهر در ۳۰۰ کیلومتری است.", False),
+    ("کاروان‌سرا با آجر و سنگ ساخته شده است.", False),
+]
+
+
+@pytest.mark.parametrize(("sentence", "dated"), YEARS_OF_ANY_AGE)
+def test_a_year_of_any_age_answers_when(sentence, dated):
+    assert carries_asked_fact(WHEN, sentence, "کاروان‌سرا کی ساخته شد؟") is dated
+
+
 def test_any_sentence_can_answer_a_question_of_no_particular_kind():
     assert question_kind("برجام چیست؟") == OTHER
     assert carries_asked_fact(OTHER, "برجام توافق هسته‌ای ایران و شش قدرت است.", "برجام چیست؟")
@@ -398,6 +417,19 @@ def test_met_with(sentence, whom):
 
 
 # "برای" gives a reason, except before a count of times ("برای سومین بار", "برای بار دوم")
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("وزیر با چه کسایی ملاقات کرد؟", True),  # chat's plural of "who"
+        ("وزیر با چه کسانی دیدار کرد؟", True),
+        ("وزیر با کدوم مقام روس دیدار کرد؟", True),
+        ("وزیر با لاوروف دیدار کرد؟", False),
+    ],
+)
+def test_asks_with_whom(question, asks):
+    assert asks_with_whom(question) is asks
+
+
 REASONS = [
     ("وزیر برای رایزنی به پکن رفت.", True),
     ("وزیر برای اعتبار بیشتر مذاکرات به پکن رفت.", True),

@@ -193,9 +193,42 @@ def test_a_person_that_no_article_names_is_declined(two_legs, question):
         ("وزیر نفت تو باکو با لوکاشنکو هم دیدار کرد؟", ["لوکاشنکو"]),  # no article names him
         ("وزیر نفط کی با همتای آذربایجانیش دیدار کرد؟", []),  # a typo of the archive's نفت
         ("وزیر نفت کی با همتای آذربایجانیش دیدار کرد؟", []),
+        # hazm knows "پوتین" as a word (boots); whom he met is a person all the same
+        ("وزیر نفت تو باکو با پوتین دیدار کرد؟", ["پوتین"]),
+        # a question that asks whom has no name in that place
+        ("وزیر نفت تو باکو با چه کسایی دیدار کرد؟", []),
+        ("وزیر نفت تو باکو با کدوم مقام دیدار کرد؟", []),
     ],
 )
 def test_a_name_the_archive_never_saw(answerer, question, names):
     assert answerer.unknown_names(question) == names
     if names:
         assert answerer.answer(question).abstained
+
+
+# -- a sentence that goes on with the best one ------------------------------------------
+PHONE_CALL = {
+    "id": "iraq-call",
+    "title": "سفر وزیر خارجه عراق به تهران",
+    "source": "خبرگزاری نمونه",
+    "published": "2022-10-05",
+    "text": (
+        "وزیر امور خارجه عراق سه‌شنبه برای دومین بار در سال جاری به تهران سفر کرد. "
+        "وزیران خارجه ایران و عراق روز ۱۲ مهر نیز تلفنی با یکدیگر گفت‌وگو کردند. "
+        "دو وزیر در این گفت‌وگو از توافق بازگشایی گذرگاه مرزی مهران استقبال کردند. "
+        "کمیسیون مشترک اقتصادی دو کشور ماه آینده در بغداد تشکیل می‌شود."
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def call_answerer(tmp_path_factory, embedder):
+    return answerer_over(tmp_path_factory.mktemp("call"), embedder, [PHONE_CALL, ARTICLES[-1]])
+
+
+def test_the_sentence_that_goes_on_with_the_best_one_is_joined_to_it(call_answerer):
+    """ "… تلفنی گفت‌وگو کردند." restates the question; "… در این گفت‌وگو …" after it says
+    what was said, and is joined before the sentence ahead of it."""
+    answer = call_answerer.answer("وزیرای خارجه ایران و عراق ۱۲ مهر درباره چی تلفنی حرف زدن؟")
+    assert not answer.abstained, answer.text
+    assert "گذرگاه مرزی مهران" in answer.text, answer.text
