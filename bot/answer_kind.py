@@ -206,17 +206,27 @@ _SIGNED = (
 _ORDINAL = (
     rf"(?<!\w)(?:نخستین|اولین|سومین|سوم|(?:{_NUMBER_WORDS})(?:مین|م)|\d+\s?(?:مین|ام|م))(?!\w)"
 )
+# Dates as news writes them: a month, a year of this or the last century, a weekday with
+# its part of the day, an hour. question_dates reads a question's dates by these.
+_WHEN_OF_NEWS = (
+    rf"(?<!\w)(?:\d+ )?(?:{_MONTHS})(?: ماه)?(?: (?:سال )?\d{{2,4}})?(?!\w)|(?<!\d)(?:1[34]\d\d|19\d\d|20\d\d)(?!\d)|"
+    rf"(?<!\w)(?:{_WEEKDAYS})(?: (?:{_DAY_PARTS}))?(?!\w)|(?<!\w)(?:{_DAY_PARTS})(?!\w)|ساعت \d+(?::\d+)?|"
+    rf"(?:هفته|ماه|سال|روز)(?:های)? (?:گذشته|اینده|اخیر|قبل|پیش|بعد)|(?:قرن|دهه|سده) \w+"
+)
+# A year of any age, as an answer: "سال 1066" (not the "3" of "5 سال 3 ماه"), "در 1669"
+# (not "در 1500 نفر", "از 1000 نفری"), "444 هجری", "اوایل سده", "پایان جنگ" (not "پایان سالن").
+_COUNTED_AFTER_YEAR = (
+    rf"(?:{_UNITS}|نفر|تن|کیلو\w*|متر\w*|دلار|ریال|تومان|یورو|درصد|هکتار|مگاوات|دانشجو|واحد|مورد)"
+)
+_YEARS_OF_ANY_AGE = (
+    rf"(?<!\d )(?<!\w)سال(?:های)? \d{{1,4}}(?!\d)|"
+    rf"(?<!\w)(?:در|از|تا) (?:1\d{{3}}|20\d\d)(?!\d)(?! {_COUNTED_AFTER_YEAR}(?:ی|ه|ها|های)?(?!\w))|"
+    rf"(?<!\w)\d{{1,4}} ?(?:هجری|میلادی|شمسی|قمری|خورشیدی|پیش از میلاد)(?!\w)|"
+    rf"(?<!\w)(?:اوایل|اواخر|اواسط|اغاز|ابتدای|پایان) (?:سده|قرن|دهه|دوره|دوران|جنگ|سال)(?!\w)"
+)
+_WHEN_OF_NEWS_RE = re.compile(_WHEN_OF_NEWS)
 _FACTS = {
-    WHEN: re.compile(
-        rf"(?<!\w)(?:\d+ )?(?:{_MONTHS})(?: ماه)?(?: (?:سال )?\d{{2,4}})?(?!\w)|(?<!\d)(?:1[34]\d\d|19\d\d|20\d\d)(?!\d)|"
-        rf"(?<!\w)(?:{_WEEKDAYS})(?: (?:{_DAY_PARTS}))?(?!\w)|(?<!\w)(?:{_DAY_PARTS})(?!\w)|ساعت \d+(?::\d+)?|"
-        rf"(?:هفته|ماه|سال|روز)(?:های)? (?:گذشته|اینده|اخیر|قبل|پیش|بعد)|(?:قرن|دهه|سده) \w+|"
-        # a year of any age: "سال 1066", "در 1669", "444 هجری", "اوایل جنگ جهانی اول"
-        rf"(?<!\w)سال(?:های)? \d{{1,4}}(?!\d)|(?<!\w)(?:در|از|تا) (?:1\d{{3}}|20\d\d)(?!\d)"
-        rf"(?! (?:{_UNITS}|نفر|تن|کیلو\w*|متر\w*|دلار|ریال|تومان|یورو|درصد|هکتار)(?!\w))|"
-        rf"(?<!\w)\d{{1,4}} ?(?:هجری|میلادی|شمسی|قمری|خورشیدی|پیش از میلاد)(?!\w)|"
-        rf"(?<!\w)(?:اوایل|اواخر|اواسط|اغاز|ابتدای|پایان) (?:سده|قرن|دهه|دوره|دوران|جنگ|سال)"
-    ),
+    WHEN: re.compile(rf"{_WHEN_OF_NEWS}|{_YEARS_OF_ANY_AGE}"),
     # ordinals answer "چندمین": "چهارمین سفر", "بار دوم", "۱۲مین", "نخستین"; a day of a
     # month ("هشتم فروردین", matched as "8 فروردین") counts nothing
     HOW_MANY: re.compile(
@@ -260,6 +270,14 @@ def sentence_facts(sentence: str) -> dict[str, frozenset[str]]:
 # وزیر …", "در این دیدار، وزیر …") leaves the post to that pattern.
 _NAME_BEFORE_POST = re.compile(rf"(?<!\w)((?:\w+ ){{0,2}}\w+)، ?(?=(?:{_POSTS})(?!\w))")
 _NOT_NAMES = frozenset("گزارش نقل همچنین سپس اما ولی البته".split())
+
+
+_POST_RE = re.compile(rf"(?<!\w)(?:{_POSTS})(?!\w)")
+
+
+def names_a_post(word: str) -> bool:
+    """The word (matching form) is a post or title ("مقامات", "وزیر"), not a name."""
+    return bool(_POST_RE.fullmatch(word))
 
 
 def _names_before_posts(text: str) -> frozenset[str]:
@@ -428,7 +446,7 @@ def question_dates(question: str) -> tuple[str, ...]:
     """The month names, weekdays and years a question names ("آذر ۹۸" → اذر, 98): the
     text around an answer must hold them too."""
     text = normalize_for_matching(question)
-    if not _FACTS[WHEN].search(text):
+    if not _WHEN_OF_NEWS_RE.search(text):
         return ()
     return tuple(dict.fromkeys(_DATE_WORDS_RE.findall(text)))
 

@@ -42,6 +42,7 @@ from bot.answer_kind import (
     met_with,
     missing_ministries,
     missing_places,
+    names_a_post,
     names_post_of,
     question_dates,
     question_kind,
@@ -477,7 +478,8 @@ class Answerer:
         neighbour the ranker scores nearly as high (model.neighbour_margin, chosen on
         the training split), one that adds the asked fact the best one lacks (the fact
         often sits beside the sentence that restates the question), or one that carries
-        much of the question's weight."""
+        much of the question's weight. Tried in that order: one that adds the asked fact,
+        then the next sentence that goes on with the best one (_GOES_ON_RE), then by score."""
         article = self.kb.article(best.passage.article_id)
         if article is None:
             return best
@@ -497,7 +499,7 @@ class Answerer:
         # a neighbour that adds the asked fact first ("۲۲ اسفند تلفنی گفتگو کردند." and the
         # next sentence with what they talked about), then by the ranker's score
         by_preference = sorted(
-            candidates,
+            (c for c in candidates if c.passage.article_id == best.passage.article_id),
             key=lambda c: (
                 has_fact or not carries_asked_fact(q.kind, c.text, q.text),
                 not (c.article_start >= end and _GOES_ON_RE.match(normalize_for_matching(c.text))),
@@ -613,19 +615,23 @@ class Answerer:
         questions, one more declined ("وایمیستیم", a chat verb hazm does not know). The
         lexicon (index.persian.lexicon) is read only if a question has such a word.
 
-        Whom the question says someone met ("… با پوتین دیدار کرد؟") is a person even when
-        the lexicon knows the word as another ("پوتین", boots): never seen by the
-        archive, it is an unknown name too."""
+        Whom the question says someone met, in one word ("… با پوتین دیدار کرد؟"), is a
+        person even when the lexicon knows the word as another ("پوتین", boots): it is
+        checked against the archive alone (its typos and glued affixes still pass)."""
         lexical = self.kb.lexical_stats()
-        # "با چه کسایی ملاقات کرد؟" asks whom: its words are no name
-        met = set() if asks_with_whom(question) else {
-            w for phrase in met_with(question) for w in phrase.split()
-            if w not in QUESTION_WORDS and not is_stopword(w, question=True)
-        }  # fmt: skip
+        # one word where the question says whom someone met ("با پوتین دیدار کرد؟") is a
+        # person; "با چه کسایی …", "با همتای اذری خود …", "با مقامات …" name none
+        met = frozenset() if asks_with_whom(question) else frozenset(
+            phrase for phrase in met_with(question)
+            if " " not in phrase and phrase not in QUESTION_WORDS
+            and not is_stopword(phrase, question=True) and not names_a_post(phrase)
+        )  # fmt: skip
         return [
             word for word in subject_words(question)
             if lexical.document_frequency(stem(word)) == 0
-            and (word in met or is_unknown_name(word, lexical.known_of))
+            and is_unknown_name(
+                word, lexical.known_of, frozenset() if word in met else None
+            )
         ]  # fmt: skip
 
     def article_tokens(self, article_id: str) -> frozenset[str]:

@@ -45,6 +45,10 @@ SENTENCE_FEATURES = (
     *(f"asked_fact_{kind}" for kind in KINDS),
 )  # fmt: skip
 _BASE = SENTENCE_FEATURES.index("asked_fact_" + KINDS[0])  # the per-kind columns start here
+# The kinds whose missing fact the decline model weighs apart: those asked often enough
+# in training to learn a weight. The others (post, signed, topic) share one column:
+# on its own, "signed" fired in a few training rows and took −6 log-odds.
+LACKS_OWN_COLUMN = KINDS[:6]
 DECLINE_FEATURES = (
     "best_probability", "best_lead", "best_cosine", "top_coverage", "best_passage_coverage",
     "best_article_coverage", "missing_rare_weight", "best_asked_fact", "kind_asked",
@@ -52,7 +56,7 @@ DECLINE_FEATURES = (
     "best_neighbour_coverage", "best_article_missing_rare", "best_article_missing_date",
     "best_planned_for_done", "outcome_asked", "best_event_match", "passage_event_match",
     "best_predicate_match", "best_counts_asked",
-    *(f"best_lacks_fact_{kind}" for kind in KINDS),
+    *(f"best_lacks_fact_{kind}" for kind in LACKS_OWN_COLUMN), "best_lacks_fact_other",
 )  # fmt: skip
 
 
@@ -79,7 +83,7 @@ DECLINE_SIGNS = {
     "best_article_missing_rare": -1, "best_article_missing_date": -1,
     "best_planned_for_done": -1, "best_event_match": 1, "passage_event_match": 1,
     "best_predicate_match": 1, "best_counts_asked": 1,
-    **{f"best_lacks_fact_{kind}": -1 for kind in KINDS},
+    **{f"best_lacks_fact_{kind}": -1 for kind in LACKS_OWN_COLUMN}, "best_lacks_fact_other": -1,
 }  # fmt: skip
 
 
@@ -277,7 +281,8 @@ def decline_features(
     # neither the sentence nor its neighbours carry the asked kind of fact, one column a
     # kind: a date, a count or a place is found reliably, a person or a reason less so
     lacks = not x[best, col["asked_fact"]] and not x[best, col["neighbour_has_fact"]]
-    lacks_by_kind = [float(lacks and question.kind == kind) for kind in KINDS]
+    lacks_by_kind = [float(lacks and question.kind == kind) for kind in LACKS_OWN_COLUMN]
+    lacks_by_kind.append(float(lacks and question.kind in KINDS[len(LACKS_OWN_COLUMN) :]))
     return np.array(
         [
             1 / (1 + math.exp(-float(scores[best]))),

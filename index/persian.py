@@ -355,7 +355,11 @@ def _one_edit_away(word: str) -> set[str]:
     )
 
 
-def is_unknown_name(word: str, archive_known_of: Callable[[Iterable[str]], frozenset[str]]) -> bool:
+def is_unknown_name(
+    word: str,
+    archive_known_of: Callable[[Iterable[str]], frozenset[str]],
+    lexicon_words: frozenset[str] | None = None,
+) -> bool:
     """A question word (matching form) that is a name the archive has never seen: neither
     the archive nor hazm's lexicon knows it, its stem, or it less a glued affix; it is no
     number, no verb form, no two known words glued ("درابتدای", "ومسیحیان"), and not one
@@ -365,9 +369,13 @@ def is_unknown_name(word: str, archive_known_of: Callable[[Iterable[str]], froze
     Written by hand because no offline Persian name recognizer exists here; what is left
     are names ("لوکاشنکو", "بولسونارو") and a few words neither source has. The archive
     is asked twice, each time about every spelling at once: the word's pieces, then its
-    one-edit spellings (~1,500 for a word of 8 letters)."""
-    words = lexicon()
-    if not words or any(ch.isdigit() for ch in word):  # numbers are left to dates and counts
+    one-edit spellings (~1,500 for a word of 8 letters). `lexicon_words`: the words known
+    besides the archive's, hazm's lexicon by default; empty where the question's own
+    wording says the word is a person ("با پوتین دیدار کرد")."""
+    words = lexicon() if lexicon_words is None else lexicon_words
+    if lexicon_words is None and not words:
+        return False
+    if any(ch.isdigit() for ch in word):  # numbers are left to dates and counts
         return False
     halves = [w for i in range(1, len(word) - 1) for w in (word[:i], word[i:])]
     pieces = {word, *halves}

@@ -228,7 +228,10 @@ YEARS_OF_ANY_AGE = [
     ("بنای مسجد از اوایل سده چهارم آغاز شد.", True),
     ("این روستا از اواخر دوران صفوی آباد شد.", True),
     ("در ۱۵۰۰ نفر از اهالی روستا در جشن حاضر شدند.", False),  # a count, not a year
-    ("فاصله دو شهر در ۳۰۰ کیلومتری است.", False),
+    ("فاصله دو شهر در ۱۲۰۰ کیلومتری است.", False),
+    ("جشنواره از ۱۰۰۰ نفری که ثبت نام کردند پذیرایی کرد.", False),
+    ("دانشگاه در پایان سالن اجتماعات را گشود.", False),
+    ("مسافر ۵ سال ۳ ماه در کاروان‌سرا ماند.", False),
     ("کاروان‌سرا با آجر و سنگ ساخته شده است.", False),
 ]
 
@@ -416,7 +419,6 @@ def test_met_with(sentence, whom):
     assert met_with(sentence) == whom
 
 
-# "برای" gives a reason, except before a count of times ("برای سومین بار", "برای بار دوم")
 @pytest.mark.parametrize(
     ("question", "asks"),
     [
@@ -430,6 +432,7 @@ def test_asks_with_whom(question, asks):
     assert asks_with_whom(question) is asks
 
 
+# "برای" gives a reason, except before a count of times ("برای سومین بار", "برای بار دوم")
 REASONS = [
     ("وزیر برای رایزنی به پکن رفت.", True),
     ("وزیر برای اعتبار بیشتر مذاکرات به پکن رفت.", True),
