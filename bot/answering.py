@@ -497,7 +497,8 @@ class Answerer:
         has_fact = carries_asked_fact(q.kind, best.text, q.text)
         begin, end = best.article_start, best.article_end
         # a neighbour that adds the asked fact first ("۲۲ اسفند تلفنی گفتگو کردند." and the
-        # next sentence with what they talked about), then by the ranker's score
+        # next sentence with what they talked about), then the next one that goes on with
+        # it ("… در این گفتوگو، …"), then by the ranker's score, within the best's article
         by_preference = sorted(
             (c for c in candidates if c.passage.article_id == best.passage.article_id),
             key=lambda c: (
