@@ -17,8 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from bot.answer_kind import (
+    HOW_LONG,
+    HOW_MANY,
     KINDS,
     OTHER,
+    WHEN,
+    WHERE,
+    WHO,
+    WHY,
     asks_done,
     asks_outcome,
     carries_asked_fact,
@@ -48,7 +54,7 @@ _BASE = SENTENCE_FEATURES.index("asked_fact_" + KINDS[0])  # the per-kind column
 # The kinds whose missing fact the decline model weighs apart: those asked often enough
 # in training to learn a weight. The others (post, signed, topic) share one column:
 # on its own, "signed" fired in a few training rows and took −6 log-odds.
-LACKS_OWN_COLUMN = KINDS[:6]
+LACKS_OWN_COLUMN = (WHEN, HOW_MANY, HOW_LONG, WHO, WHERE, WHY)
 DECLINE_FEATURES = (
     "best_probability", "best_lead", "best_cosine", "top_coverage", "best_passage_coverage",
     "best_article_coverage", "missing_rare_weight", "best_asked_fact", "kind_asked",
@@ -278,11 +284,13 @@ def decline_features(
     best_c = candidates[best]
     around = passage_tokens(best_c.passage)
     missing = [w for t, w in question.weights.items() if not token_found(t, around)]
-    # neither the sentence nor its neighbours carry the asked kind of fact, one column a
-    # kind: a date, a count or a place is found reliably, a person or a reason less so
+    # neither the sentence nor its neighbours carry the asked kind of fact, by kind (the
+    # rare ones together): a date or a count is found reliably, a person or a reason less so
     lacks = not x[best, col["asked_fact"]] and not x[best, col["neighbour_has_fact"]]
     lacks_by_kind = [float(lacks and question.kind == kind) for kind in LACKS_OWN_COLUMN]
-    lacks_by_kind.append(float(lacks and question.kind in KINDS[len(LACKS_OWN_COLUMN) :]))
+    lacks_by_kind.append(
+        float(lacks and question.kind in KINDS and question.kind not in LACKS_OWN_COLUMN)
+    )
     return np.array(
         [
             1 / (1 + math.exp(-float(scores[best]))),
