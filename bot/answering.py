@@ -35,11 +35,12 @@ from cachetools import LRUCache
 from bot.answer_kind import (
     OTHER,
     WHO,
+    asked_events,
     asks_with_whom,
     carries_asked_fact,
     event_words,
-    events,
     met_with,
+    missing_destinations,
     missing_ministries,
     missing_places,
     names_a_post,
@@ -67,6 +68,7 @@ from bot.ranker import (
 from index.dates import date_variants, date_words
 from index.persian import (
     QUESTION_WORDS,
+    chat_readings,
     glued_after_also,
     is_stopword,
     is_unknown_name,
@@ -345,6 +347,7 @@ class Answerer:
         if not follow_up and (
             tells_no_asked_event(ranked.features)
             or missing_places(question, self._article_text(best))
+            or missing_destinations(question, self._article_text(best))
             or missing_ministries(question, self._article_text(best))
             or self.unknown_names(question)
         ):
@@ -377,7 +380,7 @@ class Answerer:
         Its use for a sentence that tells neither (session 11) moved no training or
         held-out answer, and gave "وزیر خارجه کی رسید مسکو؟" its arrival sentence again."""
         q, candidates, x = ranked.question, ranked.candidates, ranked.features
-        if q.kind == OTHER or not events(q.text):
+        if q.kind == OTHER or not asked_events(q.text):
             return None
         told = [i for i in range(len(candidates)) if x[i, _ASKED_FACT] and x[i, _EVENT_MATCH] >= 1]
         if not told:
@@ -434,7 +437,7 @@ class Answerer:
                 return None
         if not all(carries_asked_fact(q.kind, c.text, q.text) for c in (best, other)):
             return None
-        asked = events(q.text)
+        asked = asked_events(q.text)
         if asked and not asked & told_events(other.text):  # "کی رسید؟" is not told by "ترک کرد"
             return None
         if coverage_of(q.weights, text_tokens(other.text)) < 0.5 * coverage_of(
@@ -598,10 +601,29 @@ class Answerer:
                 df = lexical.document_frequency(token)
             if df == 0 and (word in paraphrased or is_verb_form(word) or word in FRAME_WORDS):
                 continue
+            # typed in chat ("مسکوئه", "تحریما", "اسمش", "خوند"): weighed as written
+            if df == 0 and (reading := self._written_reading(word)) is not None:
+                if reading in FRAME_WORDS or is_verb_form(reading):
+                    continue
+                token = stem(reading)
+                df = lexical.document_frequency(token)
             if token in weights:
                 continue
             weights[token] = math.log(1 + (n - df + 0.5) / (df + 0.5))
         return weights
+
+    def _written_reading(self, word: str) -> str | None:
+        """The first of the word's chat readings (index.persian.chat_readings) that the
+        archive holds, is a frame word or is a verb form; None when there is none."""
+        lexical = self.kb.lexical_stats()
+        for reading in chat_readings(word):
+            if (
+                reading in FRAME_WORDS
+                or is_verb_form(reading)
+                or lexical.document_frequency(stem(reading)) > 0
+            ):
+                return reading
+        return None
 
     def unknown_names(self, question: str) -> list[str]:
         """The question's names that no article of the archive holds: the archive cannot
@@ -630,6 +652,7 @@ class Answerer:
         return [
             word for word in subject_words(question)
             if lexical.document_frequency(stem(word)) == 0
+            and self._written_reading(word) is None  # "مسکوئه" is Moscow typed in chat
             and is_unknown_name(
                 word, lexical.known_of, frozenset() if word in met else None
             )

@@ -404,6 +404,30 @@ def is_unknown_name(
     return not (spellings & words or archive_known_of(spellings))
 
 
+# Chat's endings on a question word (matching form), longest first: the copula ("مسکوئه"
+# reads "مسکویه", "تهرانه"), pronouns ("اسمش", "هدفشون"), and the spoken plural
+# ("تحریما", "تحریمای" for "تحریم‌ها", "تحریم‌های").
+_CHAT_ENDINGS = ("شون", "تون", "مون", "یه", "ای", "ش", "ه", "ا")
+
+
+def chat_readings(word: str) -> list[str]:
+    """The written words a chat-typed word may stand for, most likely first: less one
+    chat ending (three letters or more left), and a spoken verb's vowel written out
+    ("خوند" for "خواند", "میدونه" for "میداند"). Only worth asking of a word that the
+    archive never saw: the caller keeps a reading the archive holds."""
+    readings = [
+        word[: -len(ending)]
+        for ending in _CHAT_ENDINGS
+        if word.endswith(ending) and len(word) - len(ending) >= 3
+    ]
+    if "ون" in word:
+        readings.append(word.replace("ون", "ان", 1))
+    if "و" in word[1:]:
+        i = word.index("و", 1)
+        readings.append(word[: i + 1] + "ا" + word[i + 1 :])
+    return list(dict.fromkeys(r for r in readings if r != word))
+
+
 @lru_cache(maxsize=20_000)
 def is_verb_form(word: str) -> bool:
     """The word (matching form) is a form of a verb, written or typed in chat: a stem of

@@ -14,8 +14,10 @@ from bot.answer_kind import (
     WHERE,
     WHO,
     WHY,
+    asks_companions,
     asks_done,
     asks_with_whom,
+    attributive_places,
     carries_asked_fact,
     counted_words,
     counts_asked,
@@ -24,12 +26,14 @@ from bot.answer_kind import (
     is_planned,
     met_with,
     ministry_fields,
+    missing_destinations,
     missing_ministries,
     missing_places,
     names_post_of,
     predicate_match,
     question_kind,
     question_predicate,
+    trip_destinations,
     who_is_subject,
 )
 
@@ -564,3 +568,90 @@ def test_names_post_of(name, with_post, without):
 )
 def test_a_post_is_a_fact_in_any_spelling(sentence):
     assert carries_asked_fact(POST, sentence, "او چه سمتی دارد؟")
+
+
+# (question, asks who travelled with someone rather than whom someone met)
+COMPANIONS = [
+    ("ظریف با چه کسانی به پکن رفت؟", True),
+    ("رئیس‌جمهور با کیا رفته بود نیویورک؟", True),
+    ("وزیر نفت با کدوم مقامات اومد تهران؟", True),
+    ("ظریف با چه کسانی دیدار کرد؟", False),
+    ("تو سفر پکن با کی ملاقات کرد؟", False),  # a meeting on a trip: whom he met
+    ("چه کسانی ظریف را همراهی کردند؟", False),  # asks who, the word is its own
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "asks"), COMPANIONS)
+def test_asks_companions(question, asks):
+    assert asks_companions(question) is asks
+
+
+def test_companions_are_told_by_whom_accompanied_him():
+    q = "وزیر خارجه با چه کسانی به پکن رفت؟"
+    delegation = "معاون وزیر و سخنگوی وزارت خارجه، وزیر را در این سفر همراهی می‌کنند."
+    arrival = "وزیر امور خارجه در بدو ورود به پکن گفت: روابط دو کشور رو به گسترش است."
+    led = "وزیر امور خارجه در رأس هیئتی سیاسی و اقتصادی عازم پکن شد."
+    assert carries_asked_fact(WHO, delegation, q)
+    assert not carries_asked_fact(WHO, arrival, q)  # its speaker went, but says no companion
+    assert carries_asked_fact(WHO, led, q)  # the delegation he led: an answer, if a vague one
+    # whom he met is still told by a meeting
+    assert carries_asked_fact(WHO, "او با نخست وزیر چین دیدار کرد.", "ظریف با کی دیدار کرد؟")
+
+
+# (sentence, places it names only as whose post or institution it is, or as a count)
+ATTRIBUTIVE = [
+    ("رییس جمهوری اسلامی ایران اعلام کرد که دیدار ادامه دارد.", {"ایران"}),
+    ("وزارت خارجه فدراسیون روسیه گفت.", {"روسیه"}),
+    ("سفیر ایران در مسکو گفت.", {"ایران"}),  # "در مسکو" is where
+    ("وزیر خارجه فرانسه در پاریس با همتای آلمانی دیدار کرد.", {"فرانسه"}),
+    ("سران دو کشور گفت‌وگو کردند.", {"کشور"}),
+    ("این دیدار در مسکو برگزار شد.", set()),
+    ("سفیر ایران گفت در ایران سرمایه‌گذاری می‌کنند.", set()),  # named as a place once
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("sentence", "places"), ATTRIBUTIVE)
+def test_attributive_places(sentence, places):
+    assert attributive_places(sentence) == places
+
+
+def test_where_is_not_answered_by_whose_post_a_place_is():
+    q = "دیدار دو وزیر کجا بود؟"
+    assert not carries_asked_fact(WHERE, "رییس جمهوری اسلامی ایران گفت دیدار دو وزیر مفید بود.", q)
+    assert carries_asked_fact(WHERE, "دیدار دو وزیر در کاخ کرملین مسکو بود.", q)
+    # "which country" asks exactly whose post it is
+    q = "وزیر خارجه کدوم کشور با ظریف دیدار کرد؟"
+    assert carries_asked_fact(WHERE, "وزیر خارجه اتریش با ظریف دیدار کرد.", q)
+
+
+# (question, the places it asks someone travelled to)
+DESTINATIONS = [
+    ("لاوروف کی میاد تهران؟", {"تهران"}),
+    ("ظریف کی به پکن سفر کرد؟", {"پکن"}),
+    ("وزیر کی وارد مسکو شد؟", {"مسکو"}),
+    ("دفعه قبل کی رفته بود مسکو؟", {"مسکو"}),
+    ("ظریف کی از پکن برگشت؟", set()),  # where he came from
+    ("روابط ایران و روسیه چطوره؟", set()),  # no trip
+    ("ایران به روسیه چه پیشنهادی داد؟", set()),  # "به" without a trip
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("question", "places"), DESTINATIONS)
+def test_trip_destinations(question, places):
+    assert trip_destinations(question) == places
+
+
+def test_a_trip_needs_an_article_that_tells_going_there():
+    left = "وزیر خارجه صبح امروز تهران را به مقصد مسکو ترک کرد."
+    assert missing_destinations("لاوروف کی میاد تهران؟", left) == {"تهران"}
+    assert missing_destinations("وزیر کی رفت مسکو؟", left) == frozenset()
+    assert (
+        missing_destinations("لاوروف کی میاد تهران؟", "لاوروف هفته آینده به تهران می‌آید.")
+        == frozenset()
+    )
+    assert missing_destinations("لاوروف کی میاد تهران؟", "لاوروف در تهران گفت …") == frozenset()
+    # a country named only by whose president he met: its capital may tell the trip
+    met = "هوگو چاوز رئیس جمهور ونزوئلا در کاراکاس با احمدی نژاد دیدار کرد."
+    assert missing_destinations("احمدی نژاد کی به ونزوئلا سفر کرد؟", met) == frozenset()
+    left = "هیئت ایرانی از تهران عازم مسکو شد."
+    assert missing_destinations("لاوروف کی میاد تهران؟", left) == {"تهران"}

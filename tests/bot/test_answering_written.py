@@ -89,6 +89,11 @@ NEIGHBOUR_FACTS = [
     # chat words that no article uses ("همدیگه", "دیدن") weigh like any word of
     # a real archive, not as names the archive lacks: a small archive still answers
     ("وزیرای نفت ایران و آذربایجان کجا همدیگه رو دیدن؟", "باکو"),
+    # whom he travelled with is told by who accompanied him, not by the arrival
+    ("وزیر نفت با کیا رفته بود باکو؟", "مدیرعامل شرکت ملی گاز"),
+    ("وزیر نفت با چه کسانی به باکو سفر کرد؟", "معاون امور بین‌الملل"),
+    # chat endings on words the articles write plainly ("مبادلاتشون", "باکوئه")
+    ("حجم مبادلاتشون چقدره؟", "یک میلیارد و سیصد میلیون دلار"),
 ]
 
 
@@ -177,6 +182,19 @@ def test_a_word_that_frames_the_question_is_not_its_subject(two_legs, question):
     answer = two_legs.answer(question)
     assert not answer.abstained, answer.text
     assert "صادرات فولاد" in answer.text
+
+
+def test_a_trip_that_the_articles_tell_the_other_way_is_declined(two_legs):
+    # Tehran is only where the minister left from: no one is said to come to it
+    answer = two_legs.answer("وزیر تجارت ترکیه کی میاد تهران؟")
+    assert answer.abstained, answer.text
+    assert not two_legs.answer("وزیر صنعت کی رفت استانبول؟").abstained
+
+
+def test_a_chat_ending_is_no_name_the_archive_lacks(two_legs):
+    assert two_legs.unknown_names("وزیر صنعت کی رسید استانبوله؟") == []
+    answer = two_legs.answer("هدفشون از سفر به استانبول چی بود؟")  # "هدف", a frame word
+    assert not answer.abstained, answer.text
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import pytest
 from index.hazm_parts import Normalizer
 from index.persian import (
     _hazm_normalizer,
+    chat_readings,
     content_stems,
     encoder_spelling,
     fold_characters,
@@ -344,3 +345,26 @@ def test_encoder_spelling(text, spelled):
 )
 def test_question_encoder_spelling_is_one_for_every_typing(question):
     assert question_encoder_spelling(question) == "وزیر خارجه کی به مسکو رفت؟"
+
+
+# (a word typed in chat, in the matching form; a written word among its readings)
+CHAT_READINGS = [
+    ("مسکویه", "مسکو"),  # "مسکوئه": Moscow, and the copula
+    ("تهرانه", "تهران"),
+    ("اسمش", "اسم"),
+    ("هدفشون", "هدف"),
+    ("تحریما", "تحریم"),  # the spoken plural
+    ("مذاکراتشون", "مذاکرات"),
+    ("خوند", "خواند"),  # a spoken verb's vowel
+    ("میدونه", "میدانه"),
+]
+
+
+@pytest.mark.parametrize(("typed", "written"), CHAT_READINGS)
+def test_chat_readings(typed, written):
+    assert written in chat_readings(typed)
+
+
+def test_chat_readings_leave_short_words_whole():
+    assert chat_readings("اش") == []
+    assert "تو" not in chat_readings("توش")  # fewer than three letters left
