@@ -73,6 +73,7 @@ from index.persian import (
     is_stopword,
     is_unknown_name,
     is_verb_form,
+    lexicon,
     matching_tokens,
     normalize_for_matching,
     stem,
@@ -614,9 +615,14 @@ class Answerer:
 
     def _written_reading(self, word: str) -> str | None:
         """The first of the word's chat readings (index.persian.chat_readings) that the
-        archive holds, is a frame word or is a verb form; None when there is none."""
+        archive holds, is a frame word or is a verb form; None when there is none, or when
+        hazm's lexicon knows the word as it is ("مرضیه", "نیجریه", "کامرون" are no "مرض"
+        plus "یه")."""
+        readings = chat_readings(word)
+        if not readings or word in lexicon():
+            return None
         lexical = self.kb.lexical_stats()
-        for reading in chat_readings(word):
+        for reading in readings:
             if (
                 reading in FRAME_WORDS
                 or is_verb_form(reading)
@@ -652,7 +658,8 @@ class Answerer:
         return [
             word for word in subject_words(question)
             if lexical.document_frequency(stem(word)) == 0
-            and self._written_reading(word) is None  # "مسکوئه" is Moscow typed in chat
+            # "مسکوئه" is Moscow typed in chat; whom someone met is a person as typed
+            and (word in met or self._written_reading(word) is None)
             and is_unknown_name(
                 word, lexical.known_of, frozenset() if word in met else None
             )

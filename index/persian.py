@@ -404,24 +404,27 @@ def is_unknown_name(
     return not (spellings & words or archive_known_of(spellings))
 
 
-# Chat's endings on a question word (matching form), longest first: the copula ("مسکوئه"
-# reads "مسکویه", "تهرانه"), pronouns ("اسمش", "هدفشون"), and the spoken plural
-# ("تحریما", "تحریمای" for "تحریم‌ها", "تحریم‌های").
-_CHAT_ENDINGS = ("شون", "تون", "مون", "یه", "ای", "ش", "ه", "ا")
+# Chat's endings on a question word (matching form), longest first, each with the fewest
+# letters it must leave: pronouns ("اسمش", "هدفشون"), the copula ("مسکوئه" reads
+# "مسکویه", after a vowel; "تهرانه"), and the spoken plural ("تحریما", "تحریمای" for
+# "تحریم‌ها", "تحریم‌های"), which must leave four letters: "کوبا", "آتنا", "دوما" are names.
+# Not "تون"/"مون" ("your", "our"), rare in a question and the end of "کلینتون", "بولتون".
+_CHAT_ENDINGS = (("شون", 3), ("شان", 3), ("یه", 3), ("ای", 4), ("ش", 3), ("ه", 3), ("ا", 4))
 
 
 def chat_readings(word: str) -> list[str]:
     """The written words a chat-typed word may stand for, most likely first: less one
-    chat ending (three letters or more left), and a spoken verb's vowel written out
-    ("خوند" for "خواند", "میدونه" for "میداند"). Only worth asking of a word that the
-    archive never saw: the caller keeps a reading the archive holds."""
-    readings = [
-        word[: -len(ending)]
-        for ending in _CHAT_ENDINGS
-        if word.endswith(ending) and len(word) - len(ending) >= 3
-    ]
-    if "ون" in word:
-        readings.append(word.replace("ون", "ان", 1))
+    chat ending, and a spoken verb's vowel written out ("خوند" for "خواند"). Only worth
+    asking of a word that the archive never saw: the caller keeps a reading the archive
+    holds (bot.answering.Answerer._written_reading)."""
+    readings = []
+    for ending, least in _CHAT_ENDINGS:
+        base = word[: -len(ending)]
+        if not word.endswith(ending) or len(base) < least:
+            continue
+        if ending == "یه" and base[-1] not in "او":  # "مسکو|یه", not "نیجر|یه"
+            continue
+        readings.append(base)
     if "و" in word[1:]:
         i = word.index("و", 1)
         readings.append(word[: i + 1] + "ا" + word[i + 1 :])

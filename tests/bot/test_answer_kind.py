@@ -578,6 +578,7 @@ COMPANIONS = [
     ("ظریف با چه کسانی دیدار کرد؟", False),
     ("تو سفر پکن با کی ملاقات کرد؟", False),  # a meeting on a trip: whom he met
     ("چه کسانی ظریف را همراهی کردند؟", False),  # asks who, the word is its own
+    ("ظریف با کی به توافق رسید؟", False),  # reached an agreement: no trip
 ]  # fmt: skip
 
 
@@ -607,6 +608,9 @@ ATTRIBUTIVE = [
     ("سران دو کشور گفت‌وگو کردند.", {"کشور"}),
     ("این دیدار در مسکو برگزار شد.", set()),
     ("سفیر ایران گفت در ایران سرمایه‌گذاری می‌کنند.", set()),  # named as a place once
+    ("وزیر خارجه وارد مسکو شد.", set()),  # where he went, not whose minister
+    ("معاون وزیر امور خارجه، مسکو را ترک کرد.", set()),
+    ("نه ایران و نه روسیه با آن موافق نیستند.", set()),  # "نه" is "not", no count
 ]  # fmt: skip
 
 
@@ -618,7 +622,8 @@ def test_attributive_places(sentence, places):
 def test_where_is_not_answered_by_whose_post_a_place_is():
     q = "دیدار دو وزیر کجا بود؟"
     assert not carries_asked_fact(WHERE, "رییس جمهوری اسلامی ایران گفت دیدار دو وزیر مفید بود.", q)
-    assert carries_asked_fact(WHERE, "دیدار دو وزیر در کاخ کرملین مسکو بود.", q)
+    assert carries_asked_fact(WHERE, "دیدار دو وزیر در مسکو بود.", q)
+    assert carries_asked_fact(WHERE, "وزیر خارجه ایران وارد مسکو شد.", "وزیر کجا رفت؟")
     # "which country" asks exactly whose post it is
     q = "وزیر خارجه کدوم کشور با ظریف دیدار کرد؟"
     assert carries_asked_fact(WHERE, "وزیر خارجه اتریش با ظریف دیدار کرد.", q)
@@ -633,6 +638,8 @@ DESTINATIONS = [
     ("ظریف کی از پکن برگشت؟", set()),  # where he came from
     ("روابط ایران و روسیه چطوره؟", set()),  # no trip
     ("ایران به روسیه چه پیشنهادی داد؟", set()),  # "به" without a trip
+    ("قرارداد گازی میان ایران و روسیه کی امضا شد؟", set()),  # "میان": between
+    ("رفتار روسیه با ایران چطوره؟", set()),
 ]  # fmt: skip
 
 
@@ -655,3 +662,10 @@ def test_a_trip_needs_an_article_that_tells_going_there():
     assert missing_destinations("احمدی نژاد کی به ونزوئلا سفر کرد؟", met) == frozenset()
     left = "هیئت ایرانی از تهران عازم مسکو شد."
     assert missing_destinations("لاوروف کی میاد تهران؟", left) == {"تهران"}
+    # an arrival told with the airport's name, a trip told by the country, "ترکیه"
+    both = "لاوروف یکشنبه وارد فرودگاه مهرآباد تهران شد. وی امروز تهران را ترک کرد."
+    assert missing_destinations("لاوروف کی وارد تهران شد؟", both) == frozenset()
+    country = "لاوروف که به ایران سفر کرده بود، امروز تهران را به مقصد مسکو ترک کرد."
+    assert missing_destinations("لاوروف کی اومد تهران؟", country) == frozenset()
+    pipe = "این خط لوله، ایران را به ترکیه متصل می‌کند."
+    assert missing_destinations("پوتین کی میاد ایران؟", pipe) == frozenset()

@@ -356,7 +356,6 @@ CHAT_READINGS = [
     ("تحریما", "تحریم"),  # the spoken plural
     ("مذاکراتشون", "مذاکرات"),
     ("خوند", "خواند"),  # a spoken verb's vowel
-    ("میدونه", "میدانه"),
 ]
 
 
@@ -368,3 +367,12 @@ def test_chat_readings(typed, written):
 def test_chat_readings_leave_short_words_whole():
     assert chat_readings("اش") == []
     assert "تو" not in chat_readings("توش")  # fewer than three letters left
+
+
+@pytest.mark.parametrize(
+    ("name", "not_a_reading"),
+    [("کوبا", "کوب"), ("اتنا", "اتن"), ("کلینتون", "کلین"), ("بولتون", "بول"), ("نیجریه", "نیجر")],
+)
+def test_chat_readings_leave_names_whole(name, not_a_reading):
+    # a spoken plural leaves four letters, "تون" is no ending read, "یه" follows a vowel
+    assert not_a_reading not in chat_readings(name)
