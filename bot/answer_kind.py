@@ -566,14 +566,19 @@ def missing_destinations(question: str, around: str) -> frozenset[str]:
     text = normalize_for_matching(around)
     missing = set()
     for place in wanted:
-        left = rf"(?<!\w){place} را (?:\w+ ){{0,4}}?ترک(?!\w)|(?<!\w)از {place} (?:\w+ ){{0,3}}?(?:عازم|به مقصد)(?!\w)"
+        left = (
+            rf"(?<!\w){place} را (?:\w+ ){{0,4}}?ترک(?!\w)"
+            rf"|(?<!\w)از {place} (?:\w+ ){{0,3}}?(?:عازم|به مقصد)(?!\w)"
+        )
         if not re.search(left, text):
             continue
         went = rf"(?<!\w)(?:{_TO_PLACE}|وارد (?:\w+ ){{1,2}}?){place}(?!\w)"
-        if (
-            other := _SAME_PLACE.get(place)
-        ) is not None:  # only a trip to it: "در ایران" is not one
-            went += rf"|(?<!\w)(?:وارد|عازم|مقصد) {other}(?!\w)|(?<!\w)به {other} (?:\w+ ){{0,2}}?(?:{_TRAVEL_VERB})(?!\w)"
+        other = _SAME_PLACE.get(place)
+        if other is not None:  # its capital or country, only in a trip: "در ایران" is none
+            went += (
+                rf"|(?<!\w)(?:وارد|عازم|مقصد) {other}(?!\w)"
+                rf"|(?<!\w)به {other} (?:\w+ ){{0,2}}?(?:{_TRAVEL_VERB})(?!\w)"
+            )
         if not re.search(went, text):
             missing.add(place)
     return frozenset(missing)
